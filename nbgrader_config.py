@@ -1,0 +1,48 @@
+"""nbgrader configuration of the course: directories, limits and the pipelines' preprocessors."""
+
+import os
+
+from nbgrader.preprocessors import (
+    CheckCellMetadata, ClearHiddenTests, ClearMarkScheme, ClearOutput, ComputeChecksums, Execute,
+    GetGrades, IncludeHeaderFooter, InstantiateTests, LockCells, SaveCells)
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+
+from nnlib.course.preprocessors import (
+    NamedClearSolutions, NormalizeOutputs, ShortenFeedback, StripHiddenTests)
+
+c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
+
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.course_id = "nnlib-course"
+c.CourseDirectory.source_directory = "source"
+c.CourseDirectory.release_directory = "release"
+c.CourseDirectory.submitted_directory = "submitted"
+c.CourseDirectory.autograded_directory = "autograded"
+c.CourseDirectory.feedback_directory = "feedback"
+c.CourseDirectory.solution_directory = "solutions"
+
+# Student code: each cell gets at most this many seconds, then it is interrupted (an error output)
+# and the notebook goes on.
+c.Execute.timeout = 60
+c.Execute.interrupt_on_timeout = True
+
+c.ClearSolutions.code_stub = {
+    "python": '# YOUR CODE HERE\nraise NotImplementedError("{exercise}: not done yet; replace this line with your code")'
+}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+c.GenerateAssignment.preprocessors = [
+    IncludeHeaderFooter, InstantiateTests, LockCells, NamedClearSolutions, ClearOutput,
+    CheckCellMetadata, ComputeChecksums, SaveCells, ClearHiddenTests, ClearMarkScheme,
+    ComputeChecksums, CheckCellMetadata,
+]
+c.GenerateSolution.preprocessors = [
+    IncludeHeaderFooter, LockCells, ClearOutput, ClearMarkScheme, StripHiddenTests, Execute,
+    NormalizeOutputs,
+]
+c.GenerateFeedback.preprocessors = [GetGrades, ShortenFeedback, CSSHTMLHeaderPreprocessor]
+
+# A warning printed on stderr inside a test cell would make nbgrader score the cell zero.
+# Warnings are library noise, not a wrong answer: drop stderr chunks that are only warnings.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"^(?:(?:[^\n]*(?:Warning|warn)[^\n]*|[ \t][^\n]*)(?:\n|$))+$"

@@ -1,0 +1,126 @@
+"""What the notebooks' self-checks and hidden tests call.
+
+Each assignment has a module here (`nnlib.checks.hyperparameters`, ...) with two kinds of
+function per exercise:
+
+    selfcheck_<name>(answer)   visible to students: properties of a right answer; says what is
+                               off without giving the answer away.
+    grade_<name>(answer)       run by the hidden tests: compares with the reference on random
+                               inputs, and refuses answers that call the reference.
+
+Both raise `CheckFailed` (an AssertionError) whose message says what was checked, what was
+expected and what came back, and print one line when the check passes. This module holds the
+helpers they share.
+"""
+
+import contextlib
+import sys
+import warnings
+
+import numpy as np
+
+from nnlib import reference
+
+
+class CheckFailed(AssertionError):
+    """A check found a wrong answer; the message is meant for the student."""
+
+
+def fail(message):
+    """Raise CheckFailed(message)."""
+    __tracebackhide__ = True
+    raise CheckFailed(message)
+
+
+def passed(message):
+    """Print a one-line success message."""
+    print(f"PASSED: {message}")
+
+
+def _fmt(value):
+    if isinstance(value, np.ndarray):
+        with np.printoptions(precision=5, threshold=8, edgeitems=3):
+            return f"array of shape {value.shape}: {value}"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return repr(value)
+
+
+def to_array(what, value):
+    """`value` as a float numpy array, or CheckFailed naming `what`."""
+    __tracebackhide__ = True
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        fail(f"{what} should be numbers, got {type(value).__name__}: {_fmt(value)}")
+
+
+def expect_scalar(what, value):
+    """`value` as a Python float if it is a single number, else CheckFailed."""
+    __tracebackhide__ = True
+    arr = to_array(what, value)
+    if arr.size != 1:
+        fail(f"{what} should be a single number, got {_fmt(arr)}")
+    return float(arr.reshape(()))
+
+
+def expect_close(what, got, expected, rtol=1e-6, atol=1e-9, hint=""):
+    """CheckFailed unless `got` matches `expected` in shape and value (numpy allclose rules)."""
+    __tracebackhide__ = True
+    got_arr = to_array(what, got)
+    expected = np.asarray(expected, dtype=float)
+    if got_arr.shape != expected.shape:
+        fail(f"{what}: expected shape {expected.shape}, got shape {got_arr.shape}. {hint}".strip())
+    if not np.allclose(got_arr, expected, rtol=rtol, atol=atol, equal_nan=False):
+        fail(f"{what}: expected {_fmt(expected if expected.ndim else float(expected))}, "
+             f"got {_fmt(got_arr if got_arr.ndim else float(got_arr))}. {hint}".strip())
+
+
+@contextlib.contextmanager
+def forbid_reference(what):
+    """Fail with a clear message if any registered reference answer runs inside the block."""
+    __tracebackhide__ = True
+    codes = reference.registered()
+    called = []
+
+    def profiler(frame, event, arg):
+        if event == "call" and frame.f_code in codes:
+            called.append(codes[frame.f_code])
+
+    previous = sys.getprofile()
+    sys.setprofile(profiler)
+    try:
+        yield
+    finally:
+        sys.setprofile(previous)
+    if called:
+        fail(f"{what} calls nnlib's reference implementation ({called[0]}). "
+             "Write the computation yourself: the reference is the answer key, not a helper.")
+
+
+def call(what, fn, *args, **kwargs):
+    """Run a student's `fn(*args, **kwargs)` quietly and refusing the reference answers.
+
+    Warnings are silenced (nbgrader would count them against a test cell); an exception from
+    the student's code becomes a CheckFailed that names `what` and the exception.
+    """
+    __tracebackhide__ = True
+    if not callable(fn):
+        fail(f"{what} should be a function, got {type(fn).__name__}")
+    with forbid_reference(what), warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            return fn(*args, **kwargs)
+        except NotImplementedError:
+            fail(f"{what} is not written yet: it still raises NotImplementedError.")
+        except CheckFailed:
+            raise
+        except Exception as exc:  # the student's error, reported with its type and message
+            fail(f"{what} raised {type(exc).__name__}: {exc}")
+
+
+def rng(seed):
+    """A numpy Generator for test inputs, independent of the notebook's global RNG."""
+    return np.random.default_rng(seed)

@@ -1,0 +1,106 @@
+"""nbconvert preprocessors that nbgrader_config.py plugs into nbgrader's pipelines."""
+
+import re
+
+from nbconvert.preprocessors import Preprocessor
+from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
+
+EXERCISE = "{exercise}"
+
+
+class NamedClearSolutions(ClearSolutions):
+    """ClearSolutions whose code stub names the exercise it stands for.
+
+    `{exercise}` in the stub becomes the text after BEGIN SOLUTION on the region's first line
+    (`### BEGIN SOLUTION forward`), or the cell's grade_id when that is empty.
+    """
+
+    def _replace_solution_region(self, cell, language):
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "this exercise")
+        lines, new_lines = cell.source.split("\n"), []
+        in_solution = replaced = False
+        for line in lines:
+            if self.begin_solution_delimeter in line:
+                if in_solution:
+                    raise RuntimeError(f"nested BEGIN SOLUTION in cell {grade_id}")
+                in_solution = replaced = True
+                name = line.split(self.begin_solution_delimeter, 1)[1].strip() or grade_id
+                stub = self._raw_stubs[language] if cell.cell_type == "code" else self.text_stub
+                indent = re.match(r"\s*", line).group(0)
+                new_lines.extend(indent + s for s in stub.replace(EXERCISE, name).split("\n"))
+            elif self.end_solution_delimeter in line:
+                in_solution = False
+            elif not in_solution:
+                new_lines.append(line)
+        if in_solution:
+            raise RuntimeError(f"no END SOLUTION in cell {grade_id}")
+        cell.source = "\n".join(new_lines)
+        return replaced
+
+    def preprocess_cell(self, cell, resources, index):
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "this exercise")
+        stubs = self._raw_stubs = self.code_stub
+        self.code_stub = {k: v.replace(EXERCISE, grade_id) for k, v in stubs.items()}
+        try:
+            # whole-cell solutions use the stub directly: give it the grade_id
+            return super().preprocess_cell(cell, resources, index)
+        finally:
+            self.code_stub = stubs
+
+
+class StripHiddenTests(ClearHiddenTests):
+    """Remove hidden-test regions from the worked solutions students see after the deadline."""
+
+
+class ShortenFeedback(Preprocessor):
+    """Feedback without hidden test code: drop hidden regions, cut tracebacks to their last line."""
+
+    enabled = True
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code" or not cell.metadata.get("nbgrader", {}).get("grade"):
+            return cell, resources
+        if "BEGIN HIDDEN TESTS" in cell.source:
+            kept, hidden = [], False
+            for line in cell.source.split("\n"):
+                if "BEGIN HIDDEN TESTS" in line:
+                    hidden = True
+                    kept.append("# (hidden tests ran here)")
+                elif "END HIDDEN TESTS" in line:
+                    hidden = False
+                elif not hidden:
+                    kept.append(line)
+            cell.source = "\n".join(kept)
+        for output in cell.get("outputs", []):
+            if output.output_type == "error":
+                output.traceback = [f"{output.ename}: {output.evalue}"]
+        return cell, resources
+
+
+class NormalizeOutputs(Preprocessor):
+    """Make executed notebooks byte-stable: no counts, timings, images or widget state.
+
+    Figures keep their text form (`<Figure size ...>`), widgets their text repr, so a rebuild gives
+    identical files and nbval can compare what is left.
+    """
+
+    enabled = True
+
+    def preprocess(self, nb, resources):
+        nb.metadata.pop("widgets", None)
+        return super().preprocess(nb, resources)
+
+    def preprocess_cell(self, cell, resources, index):
+        cell.metadata.pop("execution", None)
+        if cell.cell_type != "code":
+            return cell, resources
+        cell.execution_count = None
+        for output in cell.outputs:
+            if "execution_count" in output:
+                output.execution_count = None
+            if output.output_type in ("display_data", "execute_result"):
+                output.data = {k: v for k, v in output.data.items() if k == "text/plain"}
+                output.metadata = {}
+        cell.outputs = [o for o in cell.outputs
+                        if o.output_type not in ("display_data", "execute_result") or o.data]
+        return cell, resources
