@@ -228,14 +228,18 @@ def _print_report(report):
 
 
 def selfcheck_registration(registered_lrs):
-    """Say, depth by depth, whether the registered learning rate makes the net converge."""
+    """Say, depth by depth, whether the registered learning rate makes the net converge.
+
+    Fails only on a malformed answer; non-convergence is reported, and costs points at grading.
+    """
     __tracebackhide__ = True
     report = registration_report(registered_lrs)
     _print_report(report)
     bad = [d for d, (_, e) in report.items() if e is None]
     if bad:
-        fail(f"no convergence at depth(s) {bad}: try a smaller learning rate there")
-    passed("every registered learning rate converges")
+        print(f"no convergence at depth(s) {bad}: look for a smaller learning rate there")
+    else:
+        passed("every registered learning rate converges")
 
 
 def grade_registration(registered_lrs):

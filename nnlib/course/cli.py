@@ -1,0 +1,96 @@
+"""The `course` command: build, grade, demo, catalogue."""
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from nnlib.course.config import find_root
+
+
+def _build(args):
+    from nnlib.course.build import build
+    build(args.root, args.assignments or None)
+
+
+def _grade(args):
+    from nnlib.course.grade import grade, table
+    start = time.perf_counter()
+    results = grade(args.root, args.assignments or None, args.submitted, args.out, args.workers,
+                    args.timeout, args.force, progress=not args.quiet)
+    print(table(results))
+    out = Path(args.out or args.root)
+    counts = {}
+    for r in results:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    print(f"\n{len(results)} submission(s) in {time.perf_counter() - start:.1f} s: "
+          + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    print(f"grades: {out / 'grades.csv'}   feedback: {out / 'feedback'}   gradebook: {out / 'gradebook.db'}")
+    return 0
+
+
+def _demo(args):
+    from nnlib.course.build import build
+    from nnlib.course.config import assignments
+    from nnlib.course.demo import example_class
+    from nnlib.course.grade import grade, table
+    out = Path(args.root) / "build" / "demo"
+    shutil.rmtree(out, ignore_errors=True)
+    chosen = args.assignments or assignments(args.root)
+    build(args.root, chosen)
+    for a in chosen:
+        example_class(args.root, a, out / "submitted")
+    print(f"example submissions written to {out / 'submitted'}")
+    results = grade(args.root, chosen, out / "submitted", out, args.workers, args.timeout, True,
+                    progress=not args.quiet)
+    print(table(results))
+    print(f"\ngrades: {out / 'grades.csv'}   feedback: {out / 'feedback'}")
+    return 0
+
+
+def _catalogue(args):
+    from nnlib.course import catalogue
+    found = catalogue.find(args.root)
+    bad = 0
+    for a in args.assignments or sorted(found):
+        baseline, outcomes = catalogue.run(args.root, found[a])
+        print(f"{a}: master notebook scores {baseline}")
+        for o in outcomes:
+            bad += not o.ok
+            print(("ok   " if o.ok else "FAIL ") + o.describe())
+    return 1 if bad else 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="course", description=__doc__)
+    parser.add_argument("--root", default=None, help="course folder (default: found from here)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("build", help="regenerate release/ and solutions/ from source/")
+    p.add_argument("assignments", nargs="*")
+    p.set_defaults(func=_build)
+    for name, func, text in (("grade", _grade, "autograde submissions, write feedback and grades.csv"),
+                             ("demo", _demo, "grade example submissions end to end")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("assignments", nargs="*")
+        p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+        p.add_argument("--timeout", type=int, default=None, help="seconds per cell (default: nbgrader_config.py)")
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+        if name == "grade":
+            p.add_argument("--submitted", default=None, help="submissions folder (default: <root>/submitted)")
+            p.add_argument("--out", default=None, help="output folder (default: the course root)")
+            p.add_argument("--force", action="store_true", help="regrade even unchanged submissions")
+        else:
+            p.set_defaults(timeout=10)
+        p.set_defaults(func=func)
+    p = sub.add_parser("catalogue", help="run the wrong-answer catalogues in a shared kernel")
+    p.add_argument("assignments", nargs="*")
+    p.set_defaults(func=_catalogue)
+    args = parser.parse_args(argv)
+    args.root = find_root(args.root)
+    return args.func(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,253 @@
+"""Grade every submission of one or more assignments with nbgrader.
+
+    course grade [ASSIGNMENT ...] [--submitted DIR] [--out DIR] [--workers N]
+
+For each student and assignment: check the notebooks (intake), autograde the good ones in a
+working copy of their own (worker), then gather everything in the output folder:
+
+    <out>/gradebook.db           nbgrader's gradebook for the whole class
+    <out>/autograded/...         autograded notebooks (nbgrader layout)
+    <out>/feedback/...           feedback HTML per student, without hidden test code
+    <out>/grades.csv             one row per student and assignment, one column per exercise
+    <out>/.grading/results/...   one JSON per submission: reused when nothing changed
+
+Every submission ends with a status: graded, graded with problems (some notebook missing or
+broken, a cell timed out...), or ungradable, with the reasons. One bad submission never stops
+the others.
+"""
+
+import csv
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+import tempfile
+import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from nbgrader.api import Gradebook
+from sqlalchemy.exc import SAWarning
+from tqdm.auto import tqdm
+
+from nnlib.course import build as build_mod
+from nnlib.course import intake
+from nnlib.course.config import assignments as list_assignments
+from nnlib.course.config import load_config, notebooks
+from nnlib.course.worker import grade_job, quiet_worker
+
+GRADED, PROBLEMS, UNGRADABLE = "graded", "graded with problems", "ungradable"
+
+
+@dataclass
+class Result:
+    student: str
+    assignment: str
+    status: str
+    reasons: list = field(default_factory=list)
+    scores: dict = field(default_factory=dict)     # "notebook/grade_id" -> [score, max, graded_by_hand]
+    failures: dict = field(default_factory=dict)   # grade_id -> failure message
+    fingerprint: str = ""
+    unanswered: list = field(default_factory=list)  # written answers left blank (scored zero)
+
+    @property
+    def auto_score(self):
+        return sum(s for s, _, by_hand in self.scores.values() if not by_hand)
+
+    @property
+    def auto_max(self):
+        return sum(m for _, m, by_hand in self.scores.values() if not by_hand)
+
+    @property
+    def manual_pending(self):
+        """Written answers waiting for a person (unanswered ones are scored zero by nbgrader)."""
+        return sum(1 for key, (s, _, manual) in self.scores.items() if manual and key not in self.unanswered)
+
+
+def _fingerprint(root, job):
+    """Hash of what decides a grade: the submitted notebooks, the master notebooks, the config."""
+    h = hashlib.sha256()
+    for path in sorted(job.folder.glob("*.ipynb")) + sorted((Path(root) / "source" / job.assignment).glob("*.ipynb")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    h.update((Path(root) / "nbgrader_config.py").read_bytes())
+    return h.hexdigest()
+
+
+def _template_db(root, out, assignment):
+    """A gradebook holding `assignment` (built from source/), for workers to copy."""
+    folder = out / ".grading" / "templates"
+    folder.mkdir(parents=True, exist_ok=True)
+    db = folder / f"{assignment}.db"
+    if db.exists():
+        db.unlink()
+    with tempfile.TemporaryDirectory(prefix="course-release-") as tmp:
+        api = build_mod._api(root, db, release_directory=tmp)
+        build_mod._check(api.generate_assignment(assignment, force=True, create=True),
+                         f"generate_assignment {assignment}")
+    return db
+
+
+def _zero_scores(db, assignment):
+    """{"notebook/grade_id": [0, max, graded_by_hand]} for every grade cell, in notebook order."""
+    with Gradebook(f"sqlite:///{db}") as gb:
+        a = gb.find_assignment(assignment)
+        scores = {}
+        for nb in a.notebooks:
+            by_hand = {c.name for c in nb.solution_cells}
+            for cell in nb.grade_cells:
+                scores[f"{nb.name}/{cell.name}"] = [0.0, float(cell.max_score), cell.name in by_hand]
+        return scores
+
+
+def _ungradable(job, reasons, fingerprint, zeros):
+    """A result of zeros: nothing was graded, so no written answer waits for a person either."""
+    return Result(job.student, job.assignment, UNGRADABLE, reasons, dict(zeros), fingerprint=fingerprint,
+                  unanswered=[k for k, (_, _, by_hand) in zeros.items() if by_hand])
+
+
+def _to_result(job, raw, fingerprint, zeros):
+    scores = {f"{nb}/{gid}": v for nb, cells in raw.get("scores", {}).items() for gid, v in cells.items()}
+    reasons = list(job.problems) + list(raw.get("notes", []))
+    if raw.get("error"):
+        return _ungradable(job, reasons + [raw["error"]], fingerprint, zeros)
+    status = PROBLEMS if reasons else GRADED
+    return Result(job.student, job.assignment, status, reasons, scores, raw.get("failures", {}), fingerprint,
+                  raw.get("unanswered", []))
+
+
+def _store(out, result):
+    path = out / ".grading" / "results" / result.assignment / f"{result.student}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(asdict(result), indent=1, sort_keys=True))
+
+
+def _stored(out, job, fingerprint):
+    path = out / ".grading" / "results" / job.assignment / f"{job.student}.json"
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text())
+    return Result(**data) if data.get("fingerprint") == fingerprint else None
+
+
+def _record(central_db, course_id, result):
+    """Write one result into the class gradebook (zeros for what could not be graded)."""
+    with warnings.catch_warnings(), Gradebook(f"sqlite:///{central_db}", course_id) as gb:
+        warnings.simplefilter("ignore", SAWarning)  # nbgrader's own session handling; harmless
+        gb.update_or_create_student(result.student)
+        submission = gb.update_or_create_submission(result.assignment, result.student)
+        for nb in submission.notebooks:
+            for grade in nb.grades:
+                key = f"{nb.name}/{grade.name}"
+                score, _, by_hand = result.scores.get(key, [0.0, 0.0, False])
+                pending = by_hand and key not in result.unanswered and result.status != UNGRADABLE
+                grade.auto_score = None if pending else score
+                grade.needs_manual_grade = pending
+        gb.db.commit()
+
+
+def _spec(root, out, job, template, timeout):
+    return {"course_root": str(root), "template_db": str(template), "out_dir": str(out),
+            "student": job.student, "assignment": job.assignment, "folder": str(job.folder),
+            "notebooks": job.notebooks, "timeout": timeout}
+
+
+def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=None,
+          force=False, progress=True, log=print):
+    """Grade all submissions; returns [Result] sorted by assignment and student."""
+    root = Path(root).resolve()
+    out = Path(out or root).resolve()
+    submitted = Path(submitted or root / "submitted").resolve()
+    assignments = assignments or list_assignments(root)
+    unknown = sorted(set(assignments) - set(list_assignments(root)))
+    if unknown:
+        raise SystemExit(f"unknown assignment(s) {unknown}; source/ has {list_assignments(root)}")
+    jobs = intake.find_jobs(submitted, {a: notebooks(root, a) for a in assignments})
+    if not jobs:
+        log(f"no submissions of {assignments} under {submitted}")
+    course_id = load_config(root).CourseDirectory.course_id
+    templates = {a: _template_db(root, out, a) for a in sorted({j.assignment for j in jobs})}
+    central = out / "gradebook.db"
+    for a, template in templates.items():
+        if not central.exists():
+            shutil.copy(template, central)
+        else:
+            api = build_mod._api(root, central, release_directory=str(out / ".grading" / "release"))
+            build_mod._check(api.generate_assignment(a, force=True, create=True), f"generate_assignment {a}")
+
+    zeros = {a: _zero_scores(db, a) for a, db in templates.items()}
+    results, pending = [], []
+    for job in jobs:
+        fingerprint = _fingerprint(root, job)
+        reuse = None if force else _stored(out, job, fingerprint)
+        if reuse:
+            results.append(reuse)
+        elif not job.notebooks:
+            results.append(_ungradable(job, job.problems, fingerprint, zeros[job.assignment]))
+            _store(out, results[-1])
+        else:
+            pending.append((job, fingerprint))
+    if pending:
+        log(f"grading {len(pending)} submission(s) with {workers} worker(s); "
+            f"{len(results)} reused or ungradable")
+        with ProcessPoolExecutor(max_workers=max(1, workers),
+                                 mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=quiet_worker, initargs=(str(out / ".grading" / "logs"),)) as pool:
+            futures = {pool.submit(grade_job, _spec(root, out, job, templates[job.assignment], timeout)): (job, fp)
+                       for job, fp in pending}
+            bar = tqdm(as_completed(futures), total=len(futures), desc="grading", unit="submission",
+                       disable=not progress)
+            for future in bar:
+                job, fp = futures[future]
+                try:
+                    raw = future.result()
+                except Exception as exc:  # the worker process itself died: report, go on
+                    raw = {"error": f"grader process failed: {type(exc).__name__}: {exc}"}
+                result = _to_result(job, raw, fp, zeros[job.assignment])
+                _store(out, result)
+                results.append(result)
+    results.sort(key=lambda r: (r.assignment, r.student))
+    for result in results:
+        _record(central, course_id, result)
+    columns = [f"{a}/{key}" for a in templates for key in zeros[a]]
+    write_csv(out / "grades.csv", results, columns)
+    return results
+
+
+def write_csv(path, results, columns):
+    """grades.csv: one row per student and assignment, one column per exercise."""
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["student", "assignment", "status", "auto_score", "auto_max", "manual_pending",
+                         *columns, "reasons"])
+        for r in results:
+            cells = [_cell(r, c) for c in columns]
+            writer.writerow([r.student, r.assignment, r.status, f"{r.auto_score:g}", f"{r.auto_max:g}",
+                             r.manual_pending, *cells, " | ".join(r.reasons)])
+
+
+def _cell(result, column):
+    assignment, key = column.split("/", 1)
+    if assignment != result.assignment:
+        return ""
+    if key not in result.scores:
+        return ""
+    score, _, by_hand = result.scores[key]
+    return "manual" if by_hand and key not in result.unanswered else f"{score:g}"
+
+
+def table(results):
+    """A plain-text score table: one line per submission, then reasons and failures."""
+    lines = []
+    for r in results:
+        exercises = "  ".join(f"{k.split('/')[-1]}={'?' if m and k not in r.unanswered else f'{s:g}'}/{t:g}"
+                              for k, (s, t, m) in r.scores.items())
+        lines.append(f"{r.student:<16} {r.assignment:<22} {r.status:<21} "
+                     f"{r.auto_score:>5g}/{r.auto_max:<5g} {exercises}")
+        for reason in r.reasons:
+            lines.append(f"{'':<16} reason: {reason}")
+        for gid, message in r.failures.items():
+            lines.append(f"{'':<16} {gid}: {message[:160]}")
+    return "\n".join(lines)
