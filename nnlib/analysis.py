@@ -21,9 +21,10 @@ def shallow_landscape(w1, w2, x, y):
 
 
 def converged_epoch(losses, threshold=1e-2):
-    """First epoch from which the loss stays below `threshold` for good, or None.
+    """The first epoch with loss below `threshold`, if the loss stays below from then on; else None.
 
-    losses: (T,) array (NaN counts as not below).
+    This is the course's rule for convergence: a run that dips below and comes back up has not
+    converged. losses: (T,) array (NaN counts as not below).
     """
     below = np.asarray(losses) < threshold
     if not below.any():

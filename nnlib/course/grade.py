@@ -76,18 +76,50 @@ def _fingerprint(root, job):
     return h.hexdigest()
 
 
-def _template_db(root, out, assignment):
-    """A gradebook holding `assignment` (built from source/), for workers to copy."""
-    folder = out / ".grading" / "templates"
+def _source_hash(root, assignment):
+    h = hashlib.sha256()
+    for path in sorted((Path(root) / "source" / assignment).glob("*.ipynb")):
+        h.update(path.name.encode() + path.read_bytes())
+    h.update((Path(root) / "nbgrader_config.py").read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _template_db(root, assignment):
+    """A gradebook holding `assignment` as source/ has it now, for workers to copy.
+
+    Cached in <root>/build/gradebooks under the hash of the master notebooks and the config.
+    """
+    folder = Path(root) / "build" / "gradebooks"
     folder.mkdir(parents=True, exist_ok=True)
-    db = folder / f"{assignment}.db"
+    db = folder / f"{assignment}-{_source_hash(root, assignment)}.db"
     if db.exists():
-        db.unlink()
+        return db
+    partial = db.with_suffix(f".{os.getpid()}.tmp")
     with tempfile.TemporaryDirectory(prefix="course-release-") as tmp:
-        api = build_mod._api(root, db, release_directory=tmp)
+        api = build_mod._api(root, partial, release_directory=tmp)
         build_mod._check(api.generate_assignment(assignment, force=True, create=True),
                          f"generate_assignment {assignment}")
+    partial.replace(db)
     return db
+
+
+def _central_gradebook(root, out, templates):
+    """The class gradebook <out>/gradebook.db, holding the current version of each assignment."""
+    central = out / "gradebook.db"
+    stamps = out / ".grading" / "gradebook-sources.json"
+    known = json.loads(stamps.read_text()) if stamps.is_file() and central.exists() else {}
+    for a, template in templates.items():
+        if known.get(a) == template.name:
+            continue
+        if not central.exists():
+            shutil.copy(template, central)
+        else:
+            api = build_mod._api(root, central, release_directory=str(out / ".grading" / "release"))
+            build_mod._check(api.generate_assignment(a, force=True, create=True), f"generate_assignment {a}")
+        known[a] = template.name
+    stamps.parent.mkdir(parents=True, exist_ok=True)
+    stamps.write_text(json.dumps(known, indent=1, sort_keys=True))
+    return central
 
 
 def _zero_scores(db, assignment):
@@ -168,14 +200,8 @@ def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=N
     if not jobs:
         log(f"no submissions of {assignments} under {submitted}")
     course_id = load_config(root).CourseDirectory.course_id
-    templates = {a: _template_db(root, out, a) for a in sorted({j.assignment for j in jobs})}
-    central = out / "gradebook.db"
-    for a, template in templates.items():
-        if not central.exists():
-            shutil.copy(template, central)
-        else:
-            api = build_mod._api(root, central, release_directory=str(out / ".grading" / "release"))
-            build_mod._check(api.generate_assignment(a, force=True, create=True), f"generate_assignment {a}")
+    templates = {a: _template_db(root, a) for a in sorted({j.assignment for j in jobs})}
+    central = _central_gradebook(root, out, templates)
 
     zeros = {a: _zero_scores(db, a) for a, db in templates.items()}
     results, pending = [], []
@@ -193,7 +219,7 @@ def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=N
         log(f"grading {len(pending)} submission(s) with {workers} worker(s); "
             f"{len(results)} reused or ungradable")
         with ProcessPoolExecutor(max_workers=max(1, workers),
-                                 mp_context=multiprocessing.get_context("spawn"),
+                                 mp_context=multiprocessing.get_context("fork"),
                                  initializer=quiet_worker, initargs=(str(out / ".grading" / "logs"),)) as pool:
             futures = {pool.submit(grade_job, _spec(root, out, job, templates[job.assignment], timeout)): (job, fp)
                        for job, fp in pending}

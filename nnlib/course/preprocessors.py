@@ -78,10 +78,11 @@ class ShortenFeedback(Preprocessor):
 
 
 class NormalizeOutputs(Preprocessor):
-    """Make executed notebooks byte-stable: no counts, timings, images or widget state.
+    """Make executed notebooks byte-stable: no timings, images or widget state.
 
     Figures keep their text form (`<Figure size ...>`), widgets their text repr, so a rebuild gives
-    identical files and nbval can compare what is left.
+    identical files and nbval can compare what is left. Execution counts stay (a fresh kernel
+    numbers cells 1, 2, ... the same way every time; nbval needs them).
     """
 
     enabled = True
@@ -94,10 +95,7 @@ class NormalizeOutputs(Preprocessor):
         cell.metadata.pop("execution", None)
         if cell.cell_type != "code":
             return cell, resources
-        cell.execution_count = None
         for output in cell.outputs:
-            if "execution_count" in output:
-                output.execution_count = None
             if output.output_type in ("display_data", "execute_result"):
                 output.data = {k: v for k, v in output.data.items() if k == "text/plain"}
                 output.metadata = {}

@@ -1,0 +1,30 @@
+# Two entry points, each setting itself up on a fresh machine:
+#   make demo   build the notebooks and grade an example class end to end
+#   make test   the whole test suite (what CI runs)
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# Kernels started by nbgrader, nbclient and nbval use this environment's python3 kernel.
+export JUPYTER_PATH := $(abspath $(VENV))/share/jupyter
+# torch: the CPU build. A local wheel folder is used when the machine has one.
+TORCH_SOURCE := $(if $(wildcard /opt/wheels/torch-2.13.0*),--find-links /opt/wheels,--extra-index-url https://download.pytorch.org/whl/cpu)
+
+.PHONY: demo test install clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet torch==2.13.0 $(TORCH_SOURCE)
+	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(VENV)/bin/course demo
+
+test: install
+	$(PY) -m pytest -n 2 --dist loadfile tests solutions --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+clean:
+	rm -rf build .pytest_cache

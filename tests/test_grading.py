@@ -1,0 +1,103 @@
+"""Full nbgrader round trips on the example class of each assignment (nnlib.course.demo)."""
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from nnlib.course import catalogue, config, demo, grade
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = config.assignments(ROOT)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    cache = {}
+
+    def get(assignment):
+        if assignment not in cache:
+            out = tmp_path_factory.mktemp(assignment)
+            demo.example_class(ROOT, assignment, out / "submitted")
+            results = grade.grade(ROOT, [assignment], out / "submitted", out, workers=2, timeout=10,
+                                  progress=False, log=lambda *_: None)
+            cache[assignment] = out, {r.student: r for r in results}
+        return cache[assignment]
+    return get
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solution_scores_full_marks(graded, assignment):
+    """Does the master's answer score every autograded point, through nbgrader?"""
+    r = graded(assignment)[1]["solution"]
+    assert r.status == grade.GRADED and r.auto_score == r.auto_max > 0, r
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_blank_release_scores_zero(graded, assignment):
+    """Does an untouched release notebook score zero, with nothing left for manual grading?"""
+    r = graded(assignment)[1]["blank"]
+    assert r.status == grade.GRADED and r.auto_score == 0 and r.manual_pending == 0, r
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_typical_mistakes_lose_exactly_their_exercises(graded, assignment):
+    """Does a submission with one wrong answer per exercise lose points there, and explain why?"""
+    r = graded(assignment)[1]["mistakes"]
+    cat = catalogue.find(ROOT)[assignment]
+    assert 0 <= r.auto_score < r.auto_max
+    for region, tests in cat.tests.items():
+        lost = [t for t in tests for key, (s, m, _) in r.scores.items() if key.endswith("/" + t) and s < m]
+        assert lost, f"{region}: the wrong answer kept all its points"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_right_answers_in_other_forms_score_full_marks(graded, assignment):
+    """Do correct variants (loops, other algebra, other APIs) get every point through nbgrader?"""
+    r = graded(assignment)[1]["variants"]
+    assert r.auto_score == r.auto_max, r.failures
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_endless_cell_is_cut_and_reported(graded, assignment):
+    """Does a cell that never ends time out, get reported, and leave the rest graded?"""
+    r = graded(assignment)[1]["endless"]
+    assert r.status == grade.PROBLEMS
+    assert any("time" in reason for reason in r.reasons), r.reasons
+    assert r.auto_score == r.auto_max
+
+
+@pytest.mark.parametrize("student, reason", [("not_json", "not valid JSON"), ("no_cells", "has no cells")])
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_broken_files_are_ungradable_with_a_reason(graded, assignment, student, reason):
+    """Is a broken file reported for its student, with a reason, and scored zero?"""
+    r = graded(assignment)[1][student]
+    assert r.status == grade.UNGRADABLE and r.auto_score == 0
+    assert any(reason in x for x in r.reasons), r.reasons
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_outputs_csv_feedback_and_gradebook(graded, assignment):
+    """Is every student in grades.csv with one column per exercise, and is feedback free of hidden tests?"""
+    out, results = graded(assignment)
+    rows = list(csv.DictReader(open(out / "grades.csv")))
+    assert sorted(r["student"] for r in rows) == sorted(results)
+    exercise_columns = [c for c in rows[0] if c.startswith(assignment + "/")]
+    assert len(exercise_columns) == len(results["solution"].scores)
+    pages = list((out / "feedback").glob(f"*/{assignment}/*.html"))
+    assert {p.parts[-3] for p in pages} >= {"solution", "blank", "mistakes"}
+    for page in pages:
+        text = page.read_text()
+        assert "BEGIN HIDDEN TESTS" not in text and "grade_" not in text.replace("grade_id", "")
+    assert (out / "gradebook.db").is_file()
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS[:1])
+def test_regrading_unchanged_submissions_reuses_results(graded, assignment):
+    """Does a second run grade nothing again and write the same grades.csv?"""
+    out, _ = graded(assignment)
+    before = (out / "grades.csv").read_bytes()
+    said = []
+    grade.grade(ROOT, [assignment], out / "submitted", out, workers=2, progress=False, log=said.append)
+    assert not any(line.startswith("grading ") for line in said), said
+    assert (out / "grades.csv").read_bytes() == before
