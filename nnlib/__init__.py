@@ -13,6 +13,8 @@ models     small numpy and torch models (the reference implementations).
 analysis   quantities computed from models and training runs (landscapes, convergence).
 plots      matplotlib figures used by the notebooks.
 widgets    ipywidgets demos; each renders once with its defaults when run headless.
+optim      hand-written parameter updates (one interface, see its docstring).
+runtime    where the notebook runs (interactive or graded).
 checks     what the visible self-checks and hidden tests call.
 reference  the registry of reference implementations that submissions may not call.
 course     instructor tooling: build, grade, catalogue (not imported by notebooks).
