@@ -106,7 +106,7 @@ def main(argv=None):
             p.add_argument("--pattern", default=None,
                            help="nbgrader zip_collect regexp with student_id and file_id groups")
         else:
-            p.set_defaults(timeout=10)
+            p.set_defaults(timeout=20)
         p.set_defaults(func=func)
     p = sub.add_parser("catalogue", help="run the wrong-answer catalogues in a shared kernel")
     p.add_argument("assignments", nargs="*")

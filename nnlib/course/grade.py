@@ -53,6 +53,8 @@ class Result:
     failures: dict = field(default_factory=dict)   # grade_id -> failure message
     fingerprint: str = ""
     unanswered: list = field(default_factory=list)  # written answers left blank (scored zero)
+    seconds: float = 0.0                            # time the worker spent on it
+    peak_mb: float = 0.0                            # largest memory of its worker or kernels so far
 
     @property
     def auto_score(self):
@@ -151,6 +153,12 @@ def _ungradable(job, reasons, fingerprint, zeros):
 
 
 def _to_result(job, raw, fingerprint, zeros):
+    result = _classify(job, raw, fingerprint, zeros)
+    result.seconds, result.peak_mb = raw.get("seconds", 0.0), raw.get("peak_mb", 0.0)
+    return result
+
+
+def _classify(job, raw, fingerprint, zeros):
     scores = {f"{nb}/{gid}": v for nb, cells in raw.get("scores", {}).items() for gid, v in cells.items()}
     reasons = list(job.problems) + list(raw.get("notes", []))
     if raw.get("error"):

@@ -7,10 +7,12 @@ never shares a database connection or a kernel with a submission.
 """
 
 import os
+import resource
 import shutil
 import signal
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import nbformat
@@ -127,6 +129,7 @@ def grade_job(spec):
     assignment, folder, notebooks, timeout, budget, kernelspec_dir, threads.
     Returns a dict (see grade.Result)."""
     _environment(spec)
+    started = time.perf_counter()
     course_root = Path(spec["course_root"])
     student, assignment = spec["student"], spec["assignment"]
     work = Path(tempfile.mkdtemp(prefix="course-grade-"))
@@ -187,6 +190,9 @@ def grade_job(spec):
         return result
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        result["seconds"] = time.perf_counter() - started
+        result["peak_mb"] = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                                resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
 
 
 def _grade_cells(db_url, assignment):
