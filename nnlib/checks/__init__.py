@@ -142,8 +142,10 @@ def call(what, fn, *args, **kwargs):
             raise
         except SystemExit:
             fail(f"{what} called sys.exit(); an answer must return its result instead.")
+        except MemoryError:
+            fail(f"{what} ran out of memory (MemoryError): it allocates far more than this exercise needs.")
         except Exception as exc:  # the student's error, reported with its type and message
-            fail(f"{what} raised {type(exc).__name__}: {exc}")
+            fail(f"{what} raised {type(exc).__name__}" + (f": {exc}" if str(exc) else ""))
 
 
 def rng(seed):
