@@ -45,26 +45,25 @@ def _grade(args):
         counts[r.status] = counts.get(r.status, 0) + 1
     print(f"\n{len(results)} submission(s) in {time.perf_counter() - start:.1f} s: "
           + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
-    print(f"grades: {out / 'grades.csv'}   feedback: {out / 'feedback'}   gradebook: {out / 'gradebook.db'}")
+    print(f"grades: {out / 'grades.csv'}   report: {out / 'report.html'}   feedback: {out / 'feedback'}   "
+          f"gradebook: {out / 'gradebook.db'}")
     return 0
 
 
 def _demo(args):
-    from nnlib.course.build import build
     from nnlib.course.config import assignments
     from nnlib.course.demo import example_class
     from nnlib.course.grade import grade, table
     out = Path(args.root) / "build" / "demo"
     shutil.rmtree(out, ignore_errors=True)
     chosen = args.assignments or assignments(args.root)
-    build(args.root, chosen)
-    for a in chosen:
+    for a in chosen:   # from the committed release/ and source/ (tests keep them in step)
         example_class(args.root, a, out / "submitted")
     print(f"example submissions written to {out / 'submitted'}")
     results = grade(args.root, chosen, out / "submitted", out, args.workers, args.timeout, True,
                     progress=not args.quiet, budget=args.budget, memory_mb=args.memory_mb)
     print(table(results))
-    print(f"\ngrades: {out / 'grades.csv'}   feedback: {out / 'feedback'}")
+    print(f"\ngrades: {out / 'grades.csv'}   report: {out / 'report.html'}   feedback: {out / 'feedback'}")
     return 0
 
 
