@@ -138,18 +138,20 @@ def loss_lr_gamma_widget(labels, features, n_epochs=250, hidden=30):
                       gamma=_log_gamma_slider())
 
 
-def rsm_widget(labels, features, item_names=None, n_epochs=250, hidden=30):
+def rsm_widget(labels, features, item_names=None, n_epochs=250, hidden=30, records=None):
     """Learning rate, gamma and an epoch slider: learning curve, modes and the RSM at that epoch.
 
     A run is trained only when the learning rate or gamma change; moving the epoch slider redraws
-    from the stored records. Draws once with lr 100, gamma 1e-12, epoch 61.
+    from the stored records. records: optional (losses, modes, rsms, illusions) of a run already
+    made with the defaults (lr 100, gamma 1e-12), drawn first instead of training again.
+    Draws once with lr 100, gamma 1e-12, epoch 61.
     """
     lr = w.FloatSlider(min=20.0, max=200.0, step=1.0, value=100.0, continuous_update=False,
                        readout_format=".1f", description="eta")
     gamma = _log_gamma_slider()
     epoch = w.IntSlider(min=0, max=n_epochs - 1, step=1, value=61, continuous_update=False,
                         description="Epoch", layout=w.Layout(width="630px"))
-    cache = {}
+    cache = {} if records is None else {(lr.value, gamma.value): records}
 
     def show(lr, gamma, i_ep):
         key = (lr, gamma)
