@@ -206,3 +206,23 @@ def test_illusion_problems_name_what_is_wrong():
     assert "+1" in " ".join(check.illusion_problems(names, 3, [1, 1, 1, 0, 1, 1, 1, 1], "x"))
     assert "nearest relative" in " ".join(check.illusion_problems(names, 3, [1, 1, -1, -1, 1, 1, 1, 1], "x"))
     assert "of your own" in " ".join(check.illusion_problems(names, 3, [1, 1, 1, -1, 1, 1, 1, 1], "cannot_speak"))
+
+
+def test_widgets_draw_headless_and_epoch_slider_reuses_the_run(tree, monkeypatch):
+    """Do both demos draw without a display, and does moving only the epoch slider skip retraining?"""
+    import matplotlib
+    matplotlib.use("Agg")
+    from nnlib import widgets
+
+    labels, features = tree
+    calls = []
+    train = analysis.train_hsd
+    monkeypatch.setattr(analysis, "train_hsd", lambda *a, **k: calls.append(a) or train(*a, **k, progressbar=False))
+    assert widgets.loss_lr_gamma_widget(labels, features, n_epochs=80) is not None
+    box = widgets.rsm_widget(labels, features, n_epochs=80)
+    assert len(calls) == 2
+    epoch = box.children[2]
+    epoch.value = 10
+    assert len(calls) == 2
+    box.children[0].value = 50.0
+    assert len(calls) == 3

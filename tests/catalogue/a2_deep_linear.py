@@ -63,6 +63,9 @@ ANSWERS = [
     Wrong("net_svd", "product in the wrong order (first layer on the left)",
           "W_tot = torch.eye(in_dim)\nfor weight in model.parameters():\n    W_tot = W_tot @ weight.detach().T\n"
           "U, S, V = torch.svd(W_tot)"),
+    Wrong("net_svd", "product in the wrong order (W_tot @ weight)",
+          "W_tot = torch.eye(in_dim)\nfor weight in model.parameters():\n    W_tot = W_tot @ weight.detach()\n"
+          "U, S, V = torch.svd(W_tot)"),
     Wrong("net_svd", "only the last layer decomposed",
           "for weight in model.parameters():\n    W_tot = weight.detach()\nU, S, V = torch.svd(W_tot)"),
     Wrong("net_svd", "full matrices from torch.linalg.svd",
