@@ -105,3 +105,100 @@ class DeepNarrowLNN:
                 break
             self.W -= eta * grad
         return losses
+
+
+# ---- deep linear networks (torch) -------------------------------------------------------------
+
+import math  # noqa: E402
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+
+class LNNet(nn.Module):
+    """Linear net with one hidden layer and no biases: hid = W1 x, out = W2 hid.
+
+    in_dim, hid_dim, out_dim: ints. forward(x: (N, in_dim) tensor) -> (out: (N, out_dim),
+    hid: (N, hid_dim)); the hidden activity is returned for representational similarity.
+    model.parameters() yields W1 (hid_dim, in_dim), then W2 (out_dim, hid_dim).
+    """
+
+    def __init__(self, in_dim, hid_dim, out_dim):
+        super().__init__()
+        self.in_hid = nn.Linear(in_dim, hid_dim, bias=False)
+        self.hid_out = nn.Linear(hid_dim, out_dim, bias=False)
+
+    def forward(self, x):
+        hid = self.in_hid(x)
+        out = self.hid_out(hid)
+        return out, hid
+
+
+class LRNet(nn.Module):
+    """Linear net with no hidden layer and no bias: out = W x (linear regression as a net).
+
+    forward(x: (N, in_dim) tensor) -> (N, out_dim) tensor.
+    """
+
+    def __init__(self, in_dim, out_dim):
+        super().__init__()
+        self.in_out = nn.Linear(in_dim, out_dim, bias=False)
+
+    def forward(self, x):
+        return self.in_out(x)
+
+
+@reference
+def initializer_(model, gamma=1e-12):
+    """Re-draw every weight matrix of `model` in place from N(0, sigma^2).
+
+    sigma = gamma / sqrt(n_in + n_out) for a weight of shape (n_out, n_in).
+    model: torch.nn.Module whose parameters are all 2-D weights; gamma: float. Returns None.
+    """
+    for weight in model.parameters():
+        n_out, n_in = weight.shape
+        nn.init.normal_(weight, mean=0.0, std=gamma / math.sqrt(n_in + n_out))
+
+
+@reference
+def total_weight(model, in_dim):
+    """The product of all weight matrices, last layer on the left: W_L ... W_2 W_1.
+
+    model: torch.nn.Module whose parameters are its weights in forward order; in_dim: int.
+    Returns an (out_dim, in_dim) tensor, detached from autograd.
+    """
+    w_tot = torch.eye(in_dim)
+    for weight in model.parameters():
+        w_tot = weight.detach() @ w_tot
+    return w_tot
+
+
+@reference
+def net_svd(model, in_dim):
+    """Singular value decomposition of the network's total weight W_tot = U diag(S) V^T.
+
+    model: torch.nn.Module (weights in forward order); in_dim: int.
+    Returns U: (out_dim, k), S: (k,) descending, V: (in_dim, k) tensors with k = min(out_dim, in_dim)
+    (torch.svd's convention: V itself, not its transpose).
+    """
+    return torch.svd(total_weight(model, in_dim))
+
+
+@reference
+def net_rsm(h):
+    """Representational similarity matrix of hidden activity h: (N, H) tensor -> (N, N) tensor h h^T."""
+    return h @ h.T
+
+
+@reference
+def linear_regression(X, Y):
+    """Least-squares linear map from inputs to targets: W = Y X^T (X X^T)^-1.
+
+    X: (M, S) array, S samples of M inputs (X X^T invertible); Y: (N, S) array, the targets.
+    Returns W: (N, M) array minimising ||Y - W X||^2.
+    """
+    if not (isinstance(X, np.ndarray) and isinstance(Y, np.ndarray)):
+        raise TypeError("linear_regression expects numpy arrays")
+    if X.shape[1] != Y.shape[1]:
+        raise ValueError(f"X and Y must hold the same number of samples (columns), got {X.shape} and {Y.shape}")
+    return Y @ X.T @ np.linalg.inv(X @ X.T)

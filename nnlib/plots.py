@@ -133,3 +133,144 @@ def plot_depth_lr_registration(losses, depth, lr, registered, max_epochs=600):
               ylabel="registered learning rate", title="Registered $\\eta$ vs depth")
     fig.tight_layout()
     plt.show()
+
+
+# ---- deep linear networks -------------------------------------------------------------------
+
+from matplotlib import colors as _colors  # noqa: E402
+from matplotlib import gridspec as _gridspec  # noqa: E402
+
+# Ten named features that follow the tree exactly (for the picture only; +1 = yes).
+EXAMPLE_FEATURES = {
+    "can_grow":       [1, 1, 1, 1, 1, 1, 1, 1],
+    "is_mammal":      [0, 0, 0, 0, 0, 0, 0, 0],
+    "has_leaves":     [0, 0, 0, 0, 1, 1, 1, 1],
+    "can_move":       [1, 1, 1, 1, 0, 0, 0, 0],
+    "has_trunk":      [0, 0, 0, 0, 0, 0, 1, 1],
+    "can_fly":        [0, 0, 1, 1, 0, 0, 0, 0],
+    "can_swim":       [1, 1, 0, 0, 0, 0, 0, 0],
+    "has_stem":       [0, 0, 0, 0, 1, 1, 0, 0],
+    "is_warmblooded": [0, 1, 1, 1, 0, 0, 0, 0],
+    "can_flower":     [0, 0, 0, 0, 1, 1, 0, 1],
+}
+_YES_NO = _colors.ListedColormap(["cyan", "magenta"])
+
+
+def plot_tree_data(item_names=None, feature_array=None, new_feature=None, n_features=10):
+    """The one-hot items beside their features.
+
+    item_names: 8 strings (default data.ITEM_NAMES). feature_array: None for ten named example
+    features, or an (8, F) array of +-1 whose LAST n_features columns are shown, the last one
+    labelled `new_feature` (str).
+    """
+    item_names = list(data.ITEM_NAMES if item_names is None else item_names)
+    n_items = len(item_names)
+    if feature_array is None:
+        shown = np.array(list(EXAMPLE_FEATURES.values())).T * 2 - 1
+        ticks, tick_labels = np.arange(shown.shape[1]), list(EXAMPLE_FEATURES)
+        title = "Features (examples)"
+    else:
+        shown = np.asarray(feature_array)[:, -n_features:]
+        ticks, tick_labels = [shown.shape[1] - 1], [new_feature]
+        title = f"Last {shown.shape[1]} features"
+    fig = plt.figure(figsize=(12, 6))
+    grid = _gridspec.GridSpec(1, 2, width_ratios=[1, 1.35])
+    ax_items, ax_features = fig.add_subplot(grid[0]), fig.add_subplot(grid[1])
+    ax_items.imshow(np.eye(n_items), cmap=_YES_NO)
+    ax_items.set_title("Items (one-hot inputs)")
+    ax_items.set_xticks(np.arange(n_items), item_names, rotation="vertical")
+    ax_items.set_yticks(np.arange(n_items), item_names)
+    image = ax_features.imshow(shown, cmap=_YES_NO, vmin=-1.0, vmax=1.0)
+    cax = make_axes_locatable(ax_features).append_axes("right", size="5%", pad=0.1)
+    colorbar = fig.colorbar(image, cax=cax, ticks=[-0.5, 0.5])
+    colorbar.ax.set_yticklabels(["no", "yes"])
+    ax_features.set_title(title)
+    ax_features.set_yticks(np.arange(n_items), item_names)
+    ax_features.set_xticks(ticks, tick_labels, rotation="vertical")
+    fig.tight_layout()
+    plt.show()
+
+
+def plot_loss(loss_array, title="Training loss (mean squared error)", c="r"):
+    """Loss per epoch. loss_array: (T,) array."""
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    ax.plot(loss_array, color=c)
+    ax.set(xlabel="Epoch", ylabel="MSE", title=title)
+    plt.show()
+
+
+def _modes_axis(ax, sv_array, label="Singular values (modes)"):
+    """Singular values, scaled by their maximum, on a twin y axis of `ax` (blue)."""
+    sv_array = np.asarray(sv_array)
+    scaled = sv_array / max(np.max(sv_array), 1e-300)
+    twin = ax.twinx()
+    cmap = plt.get_cmap("winter", scaled.shape[1])
+    for i in range(scaled.shape[1]):
+        twin.plot(scaled[:, i], c=cmap(i))
+    twin.set_ylabel(label, c="b")
+    twin.tick_params(axis="y", labelcolor="b")
+    return twin
+
+
+def plot_loss_sv_twin(loss_array, sv_array):
+    """Loss per epoch (red, left axis) and the singular values of the total weight (blue, right).
+
+    loss_array: (T,); sv_array: (T, k), shown scaled by its maximum.
+    """
+    fig, ax = plt.subplots(figsize=(10, 5))
+    ax.plot(loss_array, color="r")
+    ax.set(title="Learning dynamics", xlabel="Epoch")
+    ax.set_ylabel("Mean squared error", c="r")
+    ax.tick_params(axis="y", labelcolor="r")
+    _modes_axis(ax, sv_array)
+    fig.tight_layout()
+    plt.show()
+
+
+def plot_loss_sv_rsm(loss_array, sv_array, rsm_array, i_ep, item_names=None):
+    """Learning curve and modes with epoch `i_ep` marked, beside the RSM at that epoch.
+
+    loss_array: (T,); sv_array: (T, k); rsm_array: (T, N, N), shown scaled by its maximum;
+    i_ep: int in [0, T); item_names: N strings (default data.ITEM_NAMES).
+    """
+    item_names = list(data.ITEM_NAMES if item_names is None else item_names)
+    rsm_array = np.asarray(rsm_array)
+    n_ep = len(loss_array)
+    i_ep = int(np.clip(i_ep, 0, n_ep - 1))
+    fig = plt.figure(figsize=(14, 5))
+    grid = _gridspec.GridSpec(1, 2, width_ratios=[5, 3])
+    ax_rsm = fig.add_subplot(grid[1])
+    image = ax_rsm.imshow(rsm_array[i_ep] / max(np.max(rsm_array), 1e-300), cmap="Purples", vmin=0.0, vmax=1.0)
+    cax = make_axes_locatable(ax_rsm).append_axes("right", size="5%", pad=0.9)
+    fig.colorbar(image, cax=cax, ticks=[]).ax.set_ylabel("Similarity", fontsize=12)
+    ax_rsm.yaxis.tick_right()
+    ax_rsm.set_title(f"RSM at epoch {i_ep}", fontsize=16)
+    ax_rsm.set_xticks(np.arange(len(item_names)), item_names, rotation="vertical")
+    ax_rsm.set_yticks(np.arange(len(item_names)), item_names)
+    ax = fig.add_subplot(grid[0])
+    ax.plot(np.arange(n_ep), loss_array, color="r")
+    ax.axvspan(i_ep - 2, i_ep + 2, alpha=0.2, color="m")
+    ax.set_title("Learning dynamics", fontsize=16)
+    ax.set_xlabel("Epoch")
+    ax.set_ylabel("Mean squared error", c="r")
+    ax.tick_params(axis="y", labelcolor="r", direction="in")
+    twin = _modes_axis(ax, sv_array, "Singular values")
+    ax.set_xlim(-1, n_ep + 1)
+    twin.set_xlim(-1, n_ep + 1)
+    plt.show()
+
+
+def plot_ills_sv_twin(ill_array, sv_array, ill_label):
+    """The prediction for one item's new feature per epoch (red) beside the modes (blue).
+
+    ill_array: (T,); sv_array: (T, k); ill_label: str for the red axis.
+    """
+    fig, ax = plt.subplots(figsize=(10, 5))
+    ax.plot(ill_array, color="r", linewidth=3)
+    ax.axhline(0.0, color="grey", linewidth=0.8, linestyle=":")
+    ax.set(title="Training and the illusory correlation", xlabel="Epoch", ylim=(-1.05, 1.05))
+    ax.set_ylabel(ill_label, c="r")
+    ax.tick_params(axis="y", labelcolor="r")
+    _modes_axis(ax, sv_array)
+    fig.tight_layout()
+    plt.show()
