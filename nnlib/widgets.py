@@ -115,3 +115,12 @@ class InterPlay:
         """Display the slider, the button and the figure."""
         display(w.VBox([w.HBox([self.slider, self.button]), self.out]))
         return self
+
+
+def dense_net_widget():
+    """Sliders over the number of hidden layers (0-6) and nodes per layer (1-12): draws a dense
+    net with 5 inputs and 5 outputs and its weight and bias counts."""
+    def show(hidden_layers, nodes):
+        plots.draw_neural_net([5] + [nodes] * hidden_layers + [5], weight_count=True)
+    return w.interact(show, hidden_layers=_slider("int", "hidden layers", min=0, max=6, value=2),
+                      nodes=_slider("int", "nodes", min=1, max=12, value=6))
