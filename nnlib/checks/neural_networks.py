@@ -414,7 +414,7 @@ def selfcheck_adam(adam_update):
 def grade_adam(adam_update):
     """Parameters and both moment estimates after every step, against torch.optim.Adam."""
     __tracebackhide__ = True
-    settings = [dict(), dict(lr=0.05, beta1=0.8, beta2=0.99, epsilon=1e-6), dict(lr=0.01, beta1=0.5, beta2=0.9)]
+    settings = [dict(), dict(lr=0.05, beta1=0.8, beta2=0.99, epsilon=1e-7), dict(lr=0.01, beta1=0.5, beta2=0.9)]
     for seed, hyper in zip((11, 12, 13), settings):
         params, loss_fn = _problem(seed)
         n_steps = 12
@@ -428,7 +428,10 @@ def grade_adam(adam_update):
                     ("parameters", p, tp, "w <- w - lr m_hat / (sqrt(v_hat) + epsilon), with the bias-corrected "
                                           "m_hat = m / (1 - beta1^step) and v_hat = v / (1 - beta2^step).")):
                 for i, (a, b) in enumerate(zip(got, exp)):
-                    expect_close(f"{name}[{i}] after step {step} ({label})", a, b, rtol=1e-5, atol=1e-8, hint=hint)
+                    # loose enough for epsilon inside the square root (the lecture's form), tight enough
+                    # for everything else
+                    expect_close(f"{name}[{i}] after step {step} ({label})", a, b, rtol=1e-4,
+                                 atol=1e-6 * max(1.0, float(np.abs(b).max())), hint=hint)
     passed("adam_update follows torch.optim.Adam step by step")
 
 
