@@ -303,6 +303,7 @@ def plot_optimizer_paths(paths, surface=None, minimum=(3.0, 0.5)):
     """Trajectories of optimizers on a 2-D surface, over its log-scaled contours.
 
     paths: {name: (T, 2) array}; surface: f(x, y) on numpy grids (default analysis.beale).
+    Paths whose name starts with 'your' are drawn as black dashed lines on top of the others.
     """
     from matplotlib.colors import LogNorm
 
@@ -317,7 +318,10 @@ def plot_optimizer_paths(paths, surface=None, minimum=(3.0, 0.5)):
         p = np.asarray(p)
         inside = np.all(np.isfinite(p), axis=1) & (np.abs(p) < 1e3).all(axis=1)
         p = p[inside]
-        ax.plot(p[:, 0], p[:, 1], "-o", c=colour, ms=2, lw=1.5, label=name)
+        if name.startswith("your"):  # a hand-written update drawn on top of its torch counterpart
+            ax.plot(p[:, 0], p[:, 1], "--", c="k", lw=1.2, label=name, zorder=5)
+        else:
+            ax.plot(p[:, 0], p[:, 1], "-o", c=colour, ms=2, lw=1.5, label=name)
     ax.set(xlim=(-2, 3.5), ylim=(-3.5, 2), xlabel="x", ylabel="y",
            title="100 steps from (0.8, 1.6); star: the minimum")
     ax.legend(loc="lower left")
