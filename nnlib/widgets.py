@@ -165,3 +165,12 @@ def rsm_widget(labels, features, item_names=None, n_epochs=250, hidden=30, recor
     box = w.VBox([lr, gamma, epoch, out])
     display(box)
     return box
+
+
+def dense_net_widget():
+    """Sliders over the number of hidden layers (0-6) and nodes per layer (1-12): draws a dense
+    net with 5 inputs and 5 outputs and its weight and bias counts."""
+    def show(hidden_layers, nodes):
+        plots.draw_neural_net([5] + [nodes] * hidden_layers + [5], weight_count=True)
+    return w.interact(show, hidden_layers=_slider("int", "hidden layers", min=0, max=6, value=2),
+                      nodes=_slider("int", "nodes", min=1, max=12, value=6))
