@@ -5,9 +5,14 @@ graded example class) stay together on one worker, one group per assignment; eve
 stays with its file, as with `--dist loadfile` (nbval's cells of one notebook must run in order).
 """
 
+import os
 from pathlib import Path
 
 import pytest
+
+# Kernels started by the tests (nbval, catalogues) print no progress bars: their output depends on
+# the machine's speed, and solutions/ is built the same way (nnlib.course.build).
+os.environ.setdefault("TQDM_DISABLE", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -5,6 +5,7 @@ runs the master notebook with its hidden tests stripped (nbgrader_config.py sets
 A throw-away gradebook is used, so building leaves no state behind and is deterministic.
 """
 
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -47,6 +48,19 @@ def build(root, assignments=None, release_dir="release", solution_dir="solutions
     Returns {assignment: seconds taken}.
     """
     root = Path(root)
+    # Progress bars print at a rate that depends on the machine: keep them out of solutions/.
+    previous = os.environ.get("TQDM_DISABLE")
+    os.environ["TQDM_DISABLE"] = "1"
+    try:
+        return _build(root, assignments, release_dir, solution_dir, log)
+    finally:
+        if previous is None:
+            os.environ.pop("TQDM_DISABLE", None)
+        else:
+            os.environ["TQDM_DISABLE"] = previous
+
+
+def _build(root, assignments, release_dir, solution_dir, log):
     timings = {}
     with tempfile.TemporaryDirectory(prefix="course-build-") as tmp:
         api = _api(root, Path(tmp) / "gradebook.db", release_directory=str(release_dir),

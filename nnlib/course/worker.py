@@ -108,6 +108,7 @@ def _environment(spec):
     if spec.get("kernelspec_dir"):
         os.environ["JUPYTER_PATH"] = os.pathsep.join(
             [spec["kernelspec_dir"]] + [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p])
+    os.environ["TQDM_DISABLE"] = "1"   # a progress bar on stderr would zero a test cell
     if spec.get("threads"):
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             os.environ[var] = str(spec["threads"])
