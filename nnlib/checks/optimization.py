@@ -73,10 +73,10 @@ def selfcheck_sample_minibatch(fn):
         _check_batch(xd, yd, X, y, 100)
         x5, y5 = _sample(fn, X, y, 5)
         _check_batch(x5, y5, X, y, 5)
-    if torch.equal(yb, yd):
-        fail("two calls returned the same minibatch: each call should draw new random indices")
     if torch.equal(yb, torch.arange(100)):
         fail("the minibatch is the first 100 rows: draw the indices at random from all rows")
+    if torch.equal(yb, yd):
+        fail("two calls returned the same minibatch: each call should draw new random indices")
     passed("minibatches have the right shapes and size, pair each input with its own target, and change between calls")
 
 

@@ -64,7 +64,7 @@ ANSWERS = [
     # ---- sample_minibatch
     Wrong("sample_minibatch", "the first num_points rows",
           "batch_inputs = input_data[:num_points]\nbatch_targets = target_data[:num_points]",
-          message="different minibatches"),
+          message="first 100 rows"),
     Wrong("sample_minibatch", "inputs and targets sampled with different indices",
           "batch_inputs = input_data[torch.randint(len(input_data), (num_points,))]\n"
           "batch_targets = target_data[torch.randint(len(target_data), (num_points,))]",
