@@ -306,3 +306,20 @@ def test_optimization_widgets_draw_headless_while_grading(make, monkeypatch):
         ui = widgets.compare_optimizers_widget(X, y, data.sample_minibatch, optim.gradient_update,
                                                optim.momentum_update, optim.rmsprop_update, 16)
     assert ui is not None
+
+
+def test_benchmark_script_trains_deterministically():
+    """Does the benchmark script's training give identical weights when run twice (one epoch, a subset)?"""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "make_benchmark_model.py"
+    spec = importlib.util.spec_from_file_location("make_benchmark_model", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    ds = data.handwritten_digits()
+    small = data.DigitSet("digits", ds.X_train[:200], ds.y_train[:200], ds.X_test, ds.y_test)
+    a = script.train(small, epochs=1, batch_size=32, lr=1e-3)
+    b = script.train(small, epochs=1, batch_size=32, lr=1e-3)
+    for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.equal(p, q), name
