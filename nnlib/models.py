@@ -151,7 +151,7 @@ def random_update(model, noise_scale=0.1, normalized=False):
             par += noise_scale * noise
 
 
-def count_parameters(model):
+def parameter_count(model):
     """Number of scalar parameters of a torch module."""
     return sum(p.numel() for p in model.parameters())
 

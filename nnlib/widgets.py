@@ -174,7 +174,7 @@ def overparam_widget(X, y, gradient_update, in_dim, out_dim=10):
         losses = analysis.overparam_runs(base_model, X, y, gradient_update, max_steps=max_steps, lr=lr,
                                          num_inits=num_inits, progressbar=not quick)
         plots.plot_overparam(losses)
-        print(f"Number of parameters in the model: {models.count_parameters(base_model)}")
+        print(f"Number of parameters in the model: {models.parameter_count(base_model)}")
 
     torch.manual_seed(2021)
     return _run_once(

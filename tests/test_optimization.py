@@ -140,7 +140,7 @@ def test_mlp_outputs_log_probabilities():
     assert out.shape == (6, 10)
     np.testing.assert_allclose(out.exp().sum(dim=1).detach().numpy(), 1.0, rtol=1e-6)
     assert [m.out_features for m in net.main if isinstance(m, torch.nn.Linear)] == [7, 5, 10]
-    assert models.count_parameters(models.MLP(64, 10, [], use_bias=False)) == 640
+    assert models.parameter_count(models.MLP(64, 10, [], use_bias=False)) == 640
 
 
 def _linear_case():
