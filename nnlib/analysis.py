@@ -39,6 +39,305 @@ def train_deep_narrow(depth, lr, init_weight, x, y, n_epochs=600):
     return net.train(x, y, lr, n_epochs)
 
 
+# ---- deep linear networks -------------------------------------------------------------------
+
+import contextlib  # noqa: E402
+
+import torch  # noqa: E402
+
+
+@contextlib.contextmanager
+def single_thread():
+    """Run torch on one thread inside the block (restored after).
+
+    The deep linear nets here multiply matrices of at most 10,000 x 30: too small for threads to
+    pay off, and on a busy machine the threads' synchronisation makes each step many times slower.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def train_lnnet(model, inputs, targets, n_epochs, lr, illusory_i=0, progressbar=True):
+    """Full-batch SGD on the mean squared error, recording the learning dynamics every epoch.
+
+    model: LNNet (forward returns (out, hid)); inputs: (N, in_dim) tensor; targets: (N, out_dim)
+    tensor; n_epochs: int; lr: float; illusory_i: int, the item whose prediction for the LAST
+    feature is recorded. After each step it records
+      losses:    (n_epochs,) loss of the step,
+      modes:     (n_epochs, k) singular values of the total weight after the step (k = min(in, out)),
+      rsms:      (n_epochs, N, N) representational similarity matrices of the hidden activity,
+      illusions: (n_epochs,) the prediction out[illusory_i, -1] of the step.
+    Only these are kept: the full (N, out_dim) predictions are not copied each epoch.
+    Returns losses, modes, rsms, illusions (numpy arrays).
+    """
+    from tqdm.auto import trange
+
+    in_dim = inputs.size(1)
+    n_items = inputs.size(0)
+    losses = np.zeros(n_epochs)
+    modes = np.zeros((n_epochs, min(in_dim, targets.size(1))))
+    rsms = np.zeros((n_epochs, n_items, n_items))
+    illusions = np.zeros(n_epochs)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    criterion = torch.nn.MSELoss()
+    with single_thread():
+        for i in trange(n_epochs, disable=not progressbar, desc="training", leave=False):
+            optimizer.zero_grad()
+            predictions, hiddens = model(inputs)
+            loss = criterion(predictions, targets)
+            loss.backward()
+            optimizer.step()
+            with torch.no_grad():
+                modes[i] = torch.linalg.svdvals(models.total_weight(model, in_dim)).numpy()
+                rsms[i] = models.net_rsm(hiddens.detach()).numpy()
+                illusions[i] = predictions[illusory_i, -1].item()
+            losses[i] = loss.item()
+    return losses, modes, rsms, illusions
+
+
+def train_hsd(labels, features, lr=100.0, gamma=1e-12, n_epochs=250, hidden=30, illusory_i=0,
+              progressbar=True):
+    """A fresh LNNet (hidden units `hidden`) initialised with `gamma` and trained on the tree data.
+
+    labels: (N, in_dim) and features: (N, out_dim) numpy arrays or tensors. Uses torch's global RNG.
+    Returns model, (losses, modes, rsms, illusions) as from train_lnnet.
+    """
+    inputs = torch.as_tensor(labels).float()
+    targets = torch.as_tensor(features).float()
+    model = models.LNNet(inputs.size(1), hidden, targets.size(1))
+    models.initializer_(model, gamma)
+    return model, train_lnnet(model, inputs, targets, n_epochs, lr, illusory_i, progressbar)
+
+
+def train_lrnet(labels, features, lr=1000.0, n_epochs=250):
+    """Train a zero-hidden-layer LRNet by full-batch SGD on the mean squared error.
+
+    Returns the trained weight (out_dim, in_dim) numpy array and the (n_epochs,) losses.
+    """
+    inputs = torch.as_tensor(labels).float()
+    targets = torch.as_tensor(features).float()
+    model = models.LRNet(inputs.size(1), targets.size(1))
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    criterion = torch.nn.MSELoss()
+    losses = np.zeros(n_epochs)
+    with single_thread():
+        for i in range(n_epochs):
+            optimizer.zero_grad()
+            loss = criterion(model(inputs), targets)
+            loss.backward()
+            optimizer.step()
+            losses[i] = loss.item()
+    return model.in_out.weight.detach().numpy().copy(), losses
+
+
+# ---- neural networks: activations, initialization, optimizers, early stopping ----------------
+
+from nnlib.reference import reference  # noqa: E402
+
+
+def backprop_gradient_norms(activation, activation_derivative, depth=20, width=100, n_samples=200,
+                            seed=0, init_std=None):
+    """How the gradient shrinks or grows on its way back through a deep dense network.
+
+    A numpy network of `depth` square layers (width x width, no biases) with weights
+    N(0, init_std^2) (default 1/sqrt(width)) takes standard-normal inputs, a = f(a W) per layer;
+    a gradient of ones at the top is backpropagated: delta_(l-1) = (f'(z_l) * delta_l) W_l^T.
+    activation, activation_derivative: f(z) and f'(z) for an array z (numpy, element-wise).
+    Returns (depth,) array: the mean absolute gradient reaching each layer's input,
+    index 0 = the network's input, depth - 1 = the input of the last layer.
+    """
+    r = np.random.default_rng(seed)
+    std = 1.0 / np.sqrt(width) if init_std is None else init_std
+    weights = [r.normal(scale=std, size=(width, width)) for _ in range(depth)]
+    a = r.normal(size=(n_samples, width))
+    zs = []
+    for W in weights:
+        z = a @ W
+        zs.append(z)
+        a = np.asarray(activation(z), dtype=float)
+    delta = np.ones_like(a)
+    norms = np.empty(depth)
+    for i in reversed(range(depth)):
+        delta = (np.asarray(activation_derivative(zs[i]), dtype=float) * delta) @ weights[i].T
+        norms[i] = np.mean(np.abs(delta))
+    return norms
+
+
+def activation_statistics(init, activation="tanh", depth=10, width=128, n_samples=256, seed=0):
+    """Mean and std of the activations of each hidden layer of a deep dense stack at initialization.
+
+    init: function that initializes a torch model in place (e.g. models.he_normal_) or None for
+    torch's default; activation: 'tanh' or 'relu'. The stack has `depth` layers of `width` units
+    and takes standard-normal inputs. Returns (depth, 2) array of (mean, std) per layer.
+    """
+    import torch
+
+    from nnlib import models
+
+    torch.manual_seed(seed)
+    net = models.dense_network([width] * (depth + 1) + [1], activation=activation)
+    if init is not None:
+        init(net)
+    x = torch.randn(n_samples, width)
+    stats = []
+    with torch.no_grad():
+        for module in net:
+            x = module(x)
+            if isinstance(module, (torch.nn.ReLU, torch.nn.Tanh)):
+                stats.append((x.mean().item(), x.std().item()))
+    return np.array(stats[:depth])
+
+
+def beale(x, y):
+    """The lecture's toy surface (Beale's function); minimum 0 at (3, 0.5). Works on numbers,
+    numpy arrays and torch tensors."""
+    return (1.5 - x + x * y) ** 2 + (2.25 - x + x * y ** 2) ** 2 + (2.625 - x + x * y ** 3) ** 2
+
+
+def lecture_optimizers():
+    """{name: (torch.optim class, keyword arguments)} of the lecture's optimizer comparison."""
+    import torch
+
+    return {
+        "sgd": (torch.optim.SGD, {"lr": 0.01}),
+        "momentum": (torch.optim.SGD, {"lr": 0.005, "momentum": 0.9}),
+        "nesterov": (torch.optim.SGD, {"lr": 0.005, "momentum": 0.9, "nesterov": True}),
+        "adagrad": (torch.optim.Adagrad, {"lr": 0.4}),
+        "rmsprop": (torch.optim.RMSprop, {"lr": 0.1, "alpha": 0.9}),
+        "adam": (torch.optim.Adam, {"lr": 0.2, "betas": (0.9, 0.999), "eps": 1e-8}),
+    }
+
+
+def optimizer_path(make_optimizer, start=(0.8, 1.6), n_steps=100, surface=beale):
+    """Points visited by a torch optimizer minimizing `surface` from `start`.
+
+    make_optimizer: function [tensor] -> torch.optim.Optimizer. Returns (n_steps + 1, 2) array.
+    """
+    import torch
+
+    w = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+    opt = make_optimizer([w])
+    path = [w.detach().numpy().copy()]
+    for _ in range(n_steps):
+        opt.zero_grad()
+        surface(w[0], w[1]).backward()
+        opt.step()
+        path.append(w.detach().numpy().copy())
+    return np.array(path)
+
+
+def update_path(update, state_count=2, start=(0.8, 1.6), n_steps=100, surface=beale, **hyper):
+    """Points visited by a hand-written update function (nnlib.optim interface) on `surface`.
+
+    update(loss, params, *state, step, **hyper) is called with `state_count` state lists and the
+    1-based step number. Returns (n_steps + 1, 2) array.
+    """
+    import torch
+
+    w = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+    state = [[torch.zeros_like(w)] for _ in range(state_count)]
+    path = [w.detach().numpy().copy()]
+    for step in range(1, n_steps + 1):
+        update(surface(w[0], w[1]), [w], *state, step, **hyper)
+        path.append(w.detach().numpy().copy())
+    return np.array(path)
+
+
+@reference
+def fit_early_stopping(model, train_epoch, validation_loss, max_epochs=100, patience=5):
+    """Train epoch by epoch, stop after `patience` epochs without improvement, keep the best weights.
+
+    model:           torch nn.Module, updated in place
+    train_epoch:     function(model) -> float, one pass over the training data, its mean loss
+    validation_loss: function(model) -> float, the loss on the validation data
+    An epoch improves when its validation loss is strictly lower than the best so far.
+    Returns {"train_loss": [...], "val_loss": [...], "best_epoch": int} (0-based epoch index);
+    on return the model holds the weights it had after its best epoch.
+    """
+    import copy
+
+    history = {"train_loss": [], "val_loss": [], "best_epoch": None}
+    best, best_state, waited = float("inf"), None, 0
+    for epoch in range(max_epochs):
+        history["train_loss"].append(float(train_epoch(model)))
+        val = float(validation_loss(model))
+        history["val_loss"].append(val)
+        if val < best:
+            best, best_state, waited = val, copy.deepcopy(model.state_dict()), 0
+            history["best_epoch"] = epoch
+        else:
+            waited += 1
+            if waited >= patience:
+                break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return history
+
+
+def digits_split(n_train=None, val_fraction=0.25, seed=0):
+    """The offline digits, split into training, validation and test tensors.
+
+    n_train: keep only this many training images (None: all); val_fraction: share of the
+    training images held out for validation. Returns X_train, y_train, X_val, y_val, X_test, y_test.
+    """
+    from nnlib import data
+
+    X, y, X_test, y_test = data.load_digits(seed=seed)
+    n_val = int(round(val_fraction * len(y)))
+    X_val, y_val, X, y = X[:n_val], y[:n_val], X[n_val:], y[n_val:]
+    if n_train is not None:
+        X, y = X[:n_train], y[:n_train]
+    return X, y, X_val, y_val, X_test, y_test
+
+
+def epoch_trainer(X, y, optimizer, batch_size=32, seed=0):
+    """train_epoch(model) for fit_early_stopping: one shuffled pass of mini-batch training with
+    cross-entropy. optimizer: a torch optimizer over the model's parameters."""
+    import torch
+    import torch.nn.functional as F
+
+    gen = torch.Generator().manual_seed(seed)
+
+    def train_epoch(model):
+        model.train()
+        order = torch.randperm(len(y), generator=gen)
+        total = 0.0
+        for i in range(0, len(y), batch_size):
+            idx = order[i:i + batch_size]
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(X[idx]), y[idx])
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(idx)
+        return total / len(y)
+    return train_epoch
+
+
+def evaluator(X, y):
+    """validation_loss(model) for fit_early_stopping: cross-entropy on (X, y) in eval mode."""
+    import torch
+    import torch.nn.functional as F
+
+    def validation_loss(model):
+        model.eval()
+        with torch.no_grad():
+            return F.cross_entropy(model(X), y).item()
+    return validation_loss
+
+
+def accuracy(model, X, y):
+    """Share of correctly classified rows of X (eval mode). -> float"""
+    import torch
+
+    model.eval()
+    with torch.no_grad():
+        return (model(X).argmax(dim=1) == y).float().mean().item()
+
+
 # ---- optimization of digit classifiers (optimization assignment) -------------------------------
 
 def loss_2d(model, u, v, X, y, mask_idx=(0, 378), bias_id=7):

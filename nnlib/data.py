@@ -61,6 +61,98 @@ def load_digits(test_fraction=0.25, seed=0):
             torch.from_numpy(X[test]), torch.from_numpy(y[test]))
 
 
+# ---- hierarchically structured data (deep linear networks) -----------------------------------
+
+ITEM_NAMES = ["Goldfish", "Tuna", "Robin", "Canary", "Rose", "Daisy", "Pine", "Oak"]
+
+
+def build_tree(n_levels, n_branches, probability, to_np_array=True):
+    """A complete tree for the branching diffusion process, stored as parallel per-node lists.
+
+    n_levels: int depth (the root is level 0); n_branches: int children per node;
+    probability: float in [0, 1], the chance that a node flips the sign it passes down.
+    Nodes are numbered breadth first. Returns a dict with
+      "level":  (n_nodes,) level of each node,
+      "pflip":  (n_nodes,) flip probability of each node,
+      "parent": (n_nodes,) index of each node's parent (None for the root),
+    as numpy arrays when to_np_array, else lists.
+    """
+    if not 0.0 <= probability <= 1.0:
+        raise ValueError(f"build_tree: probability must lie in [0, 1], got {probability!r}")
+    level = [0]
+    for depth in range(1, n_levels + 1):
+        level += [depth] * n_branches ** depth
+    parent = [None] + [j for j in range((len(level) - 1) // n_branches) for _ in range(n_branches)]
+    tree = {"level": level, "pflip": [probability] * len(level), "parent": parent}
+    if to_np_array:
+        tree = {key: np.array(value) for key, value in tree.items()}
+    return tree
+
+
+def sample_from_tree(tree, n):
+    """Draw n features by diffusing random signs from the root down to the leaves.
+
+    Every node draws +1 (probability 1 - pflip) or -1 (numpy's global RNG: one
+    np.random.rand(n, n_nodes) call); a leaf's value is the product of the draws on its path
+    from the root. tree: dict from build_tree; n: int.
+    Returns x: (n, n_leaves) float array of +-1, one column per leaf (item).
+    """
+    level = np.asarray(tree["level"])
+    pflip = np.asarray(tree["pflip"], dtype=float)
+    leaves = np.flatnonzero(level == level.max())
+    draws = (np.random.rand(n, len(pflip)) > pflip[None, :]) * 2 - 1
+    x = np.zeros((n, len(leaves)))
+    for column, node in enumerate(leaves):
+        value = draws[:, node].copy()
+        while tree["parent"][node] is not None:
+            node = tree["parent"][node]
+            value = value * draws[:, node]
+        x[:, column] = value
+    return x
+
+
+def generate_hsd(n_levels=3, n_branches=2, probability=0.15, root_probability=0.5, n_samples=10000):
+    """Hierarchically structured data: one-hot items and their features sampled from the tree.
+
+    Defaults are the course's: 3 levels, 2 branches, flip probability 0.15, root flip 0.5
+    (so every feature is equally often +1 or -1 overall), 10,000 features. Uses numpy's global RNG.
+    Returns tree_labels: (n_items, n_items) identity (one row per item, n_items = 8),
+            tree_features: (n_items, n_samples) float array of +-1.
+    """
+    tree = build_tree(n_levels, n_branches, probability, to_np_array=True)
+    tree["pflip"] = tree["pflip"].astype(float)
+    tree["pflip"][0] = root_probability
+    tree_labels = np.eye(n_branches ** n_levels)
+    tree_features = sample_from_tree(tree, n_samples).T
+    return tree_labels, tree_features
+
+
+def add_feature(existing_features, new_feature):
+    """Append one feature (a column) to the item-by-feature array.
+
+    existing_features: (n_items, F) array; new_feature: sequence of n_items values.
+    Returns a new (n_items, F + 1) array; the input is left unchanged.
+    """
+    existing_features = np.asarray(existing_features)
+    column = np.asarray(new_feature, dtype=existing_features.dtype).reshape(-1, 1)
+    if column.shape[0] != existing_features.shape[0]:
+        raise ValueError(f"add_feature: the new feature has {column.shape[0]} values, "
+                         f"one per item ({existing_features.shape[0]}) is needed")
+    return np.hstack((existing_features, column))
+
+
+def tree_siblings(n_items=8):
+    """For a binary tree of n_items leaves: (sibling, half) per item.
+
+    sibling[i]: the leaf sharing item i's parent; half[i]: the other leaves under the same
+    child of the root as item i (item i excluded). Lists of ints / lists.
+    """
+    sibling = [i ^ 1 for i in range(n_items)]
+    size = n_items // 2
+    half = [[j for j in range((i // size) * size, (i // size + 1) * size) if j != i] for i in range(n_items)]
+    return sibling, half
+
+
 # ---- handwritten digits for the optimization assignment ----------------------------------------
 
 MNIST_ENV = "NNLIB_MNIST_DIR"

@@ -107,6 +107,243 @@ class DeepNarrowLNN:
         return losses
 
 
+# ---- deep linear networks (torch) -------------------------------------------------------------
+
+import math  # noqa: E402
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+
+class LNNet(nn.Module):
+    """Linear net with one hidden layer and no biases: hid = W1 x, out = W2 hid.
+
+    in_dim, hid_dim, out_dim: ints. forward(x: (N, in_dim) tensor) -> (out: (N, out_dim),
+    hid: (N, hid_dim)); the hidden activity is returned for representational similarity.
+    model.parameters() yields W1 (hid_dim, in_dim), then W2 (out_dim, hid_dim).
+    """
+
+    def __init__(self, in_dim, hid_dim, out_dim):
+        super().__init__()
+        self.in_hid = nn.Linear(in_dim, hid_dim, bias=False)
+        self.hid_out = nn.Linear(hid_dim, out_dim, bias=False)
+
+    def forward(self, x):
+        hid = self.in_hid(x)
+        out = self.hid_out(hid)
+        return out, hid
+
+
+class LRNet(nn.Module):
+    """Linear net with no hidden layer and no bias: out = W x (linear regression as a net).
+
+    forward(x: (N, in_dim) tensor) -> (N, out_dim) tensor.
+    """
+
+    def __init__(self, in_dim, out_dim):
+        super().__init__()
+        self.in_out = nn.Linear(in_dim, out_dim, bias=False)
+
+    def forward(self, x):
+        return self.in_out(x)
+
+
+@reference
+def initializer_(model, gamma=1e-12):
+    """Re-draw every weight matrix of `model` in place from N(0, sigma^2).
+
+    sigma = gamma / sqrt(n_in + n_out) for a weight of shape (n_out, n_in).
+    model: torch.nn.Module whose parameters are all 2-D weights; gamma: float. Returns None.
+    """
+    for weight in model.parameters():
+        n_out, n_in = weight.shape
+        nn.init.normal_(weight, mean=0.0, std=gamma / math.sqrt(n_in + n_out))
+
+
+@reference
+def total_weight(model, in_dim):
+    """The product of all weight matrices, last layer on the left: W_L ... W_2 W_1.
+
+    model: torch.nn.Module whose parameters are its weights in forward order; in_dim: int.
+    Returns an (out_dim, in_dim) tensor, detached from autograd.
+    """
+    w_tot = torch.eye(in_dim)
+    for weight in model.parameters():
+        w_tot = weight.detach() @ w_tot
+    return w_tot
+
+
+@reference
+def net_svd(model, in_dim):
+    """Singular value decomposition of the network's total weight W_tot = U diag(S) V^T.
+
+    model: torch.nn.Module (weights in forward order); in_dim: int.
+    Returns U: (out_dim, k), S: (k,) descending, V: (in_dim, k) tensors with k = min(out_dim, in_dim)
+    (torch.svd's convention: V itself, not its transpose).
+    """
+    return torch.svd(total_weight(model, in_dim))
+
+
+@reference
+def net_rsm(h):
+    """Representational similarity matrix of hidden activity h: (N, H) tensor -> (N, N) tensor h h^T."""
+    return h @ h.T
+
+
+@reference
+def linear_regression(X, Y):
+    """Least-squares linear map from inputs to targets: W = Y X^T (X X^T)^-1.
+
+    X: (M, S) array, S samples of M inputs (X X^T invertible); Y: (N, S) array, the targets.
+    Returns W: (N, M) array minimising ||Y - W X||^2.
+    """
+    if not (isinstance(X, np.ndarray) and isinstance(Y, np.ndarray)):
+        raise TypeError("linear_regression expects numpy arrays")
+    if X.shape[1] != Y.shape[1]:
+        raise ValueError(f"X and Y must hold the same number of samples (columns), got {X.shape} and {Y.shape}")
+    return Y @ X.T @ np.linalg.inv(X @ X.T)
+
+
+# ---- dense networks (assignment on neural networks) --------------------------------------------
+
+@reference
+def count_parameters(layer_sizes):
+    """Weights and biases of a dense (fully connected) network.
+
+    layer_sizes: sequence of ints, the number of nodes per layer from input to output
+    (at least two layers). Every node of a layer is connected to every node of the next one,
+    and every non-input node has one bias.
+    Returns (n_weights, n_biases): two ints.
+    """
+    sizes = [int(s) for s in layer_sizes]
+    n_weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    n_biases = sum(sizes[1:])
+    return n_weights, n_biases
+
+
+def dense_network(layer_sizes, activation="relu", dropout=0.0, batch_norm=False):
+    """A torch nn.Sequential of Linear layers with the given sizes.
+
+    layer_sizes: ints from input to output; activation: 'relu', 'tanh' or 'sigmoid' between
+    hidden layers (none after the output layer); dropout: float in [0, 1), a Dropout after each
+    hidden activation when > 0; batch_norm: bool, a BatchNorm1d after each hidden Linear layer.
+    """
+    import torch.nn as nn
+
+    acts = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
+    if activation not in acts:
+        raise ValueError(f"dense_network: activation must be one of {sorted(acts)}, got {activation!r}")
+    sizes = [int(s) for s in layer_sizes]
+    if len(sizes) < 2:
+        raise ValueError(f"dense_network needs at least an input and an output layer, got {sizes}")
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(b))
+            layers.append(acts[activation]())
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+    return nn.Sequential(*layers)
+
+
+# Activation functions and their derivatives (numpy, element-wise, any shape).
+
+@reference
+def sigmoid(z):
+    """Logistic function 1 / (1 + exp(-z)), element-wise. z: array -> array of the same shape."""
+    z = np.asarray(z, dtype=float)
+    out = np.empty_like(z)
+    pos = z >= 0
+    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
+    ez = np.exp(z[~pos])
+    out[~pos] = ez / (1.0 + ez)
+    return out
+
+
+@reference
+def sigmoid_derivative(z):
+    """d sigmoid / dz = sigmoid(z) (1 - sigmoid(z)), element-wise."""
+    s = sigmoid(z)
+    return s * (1.0 - s)
+
+
+@reference
+def tanh(z):
+    """Hyperbolic tangent 2 / (1 + exp(-2z)) - 1, element-wise."""
+    return np.tanh(np.asarray(z, dtype=float))
+
+
+@reference
+def tanh_derivative(z):
+    """d tanh / dz = 1 - tanh(z)^2, element-wise."""
+    return 1.0 - np.tanh(np.asarray(z, dtype=float)) ** 2
+
+
+@reference
+def relu(z):
+    """Rectified linear unit max(0, z), element-wise."""
+    return np.maximum(0.0, np.asarray(z, dtype=float))
+
+
+@reference
+def relu_derivative(z):
+    """d relu / dz: 1 where z > 0, 0 where z < 0 (0 at z = 0 by convention, as in torch)."""
+    return (np.asarray(z, dtype=float) > 0).astype(float)
+
+
+# Weight initialization, in place on every nn.Linear of a torch model (biases set to zero).
+
+def linear_layers(model):
+    """The nn.Linear modules of a torch model, in order."""
+    import torch.nn as nn
+
+    return [m for m in model.modules() if isinstance(m, nn.Linear)]
+
+
+def fans(layer):
+    """(fan_in, fan_out) of an nn.Linear: its in_features and out_features."""
+    fan_out, fan_in = layer.weight.shape
+    return fan_in, fan_out
+
+
+def _init_linear(model, sample):
+    import torch
+
+    with torch.no_grad():
+        for layer in linear_layers(model):
+            fan_in, fan_out = fans(layer)
+            layer.weight.copy_(sample(fan_in, fan_out, layer.weight.shape))
+            if layer.bias is not None:
+                layer.bias.zero_()
+    return model
+
+
+@reference
+def glorot_normal_(model):
+    """Glorot/Xavier normal: w ~ N(0, sigma^2), sigma = sqrt(2 / (fan_in + fan_out)); biases 0. In place."""
+    import torch
+
+    return _init_linear(model, lambda fi, fo, shape: torch.randn(shape) * np.sqrt(2.0 / (fi + fo)))
+
+
+@reference
+def glorot_uniform_(model):
+    """Glorot/Xavier uniform: w ~ U(-a, a), a = sqrt(6 / (fan_in + fan_out)); biases 0. In place."""
+    import torch
+
+    return _init_linear(model, lambda fi, fo, shape: (torch.rand(shape) * 2 - 1) * np.sqrt(6.0 / (fi + fo)))
+
+
+@reference
+def he_normal_(model):
+    """He/Kaiming normal: w ~ N(0, sigma^2), sigma = sqrt(2 / fan_in); biases 0. In place."""
+    import torch
+
+    return _init_linear(model, lambda fi, fo, shape: torch.randn(shape) * np.sqrt(2.0 / fi))
+
+
 # ---- torch classifiers (optimization assignment) -----------------------------------------------
 
 import torch  # noqa: E402

@@ -135,6 +135,356 @@ def plot_depth_lr_registration(losses, depth, lr, registered, max_epochs=600):
     plt.show()
 
 
+# ---- deep linear networks -------------------------------------------------------------------
+
+from matplotlib import colors as _colors  # noqa: E402
+from matplotlib import gridspec as _gridspec  # noqa: E402
+
+# Ten named features that follow the tree exactly (for the picture only; +1 = yes).
+EXAMPLE_FEATURES = {
+    "can_grow":       [1, 1, 1, 1, 1, 1, 1, 1],
+    "is_mammal":      [0, 0, 0, 0, 0, 0, 0, 0],
+    "has_leaves":     [0, 0, 0, 0, 1, 1, 1, 1],
+    "can_move":       [1, 1, 1, 1, 0, 0, 0, 0],
+    "has_trunk":      [0, 0, 0, 0, 0, 0, 1, 1],
+    "can_fly":        [0, 0, 1, 1, 0, 0, 0, 0],
+    "can_swim":       [1, 1, 0, 0, 0, 0, 0, 0],
+    "has_stem":       [0, 0, 0, 0, 1, 1, 0, 0],
+    "is_warmblooded": [0, 1, 1, 1, 0, 0, 0, 0],
+    "can_flower":     [0, 0, 0, 0, 1, 1, 0, 1],
+}
+_YES_NO = _colors.ListedColormap(["cyan", "magenta"])
+
+
+def plot_tree_data(item_names=None, feature_array=None, new_feature=None, n_features=10):
+    """The one-hot items beside their features.
+
+    item_names: 8 strings (default data.ITEM_NAMES). feature_array: None for ten named example
+    features, or an (8, F) array of +-1 whose LAST n_features columns are shown, the last one
+    labelled `new_feature` (str).
+    """
+    item_names = list(data.ITEM_NAMES if item_names is None else item_names)
+    n_items = len(item_names)
+    if feature_array is None:
+        shown = np.array(list(EXAMPLE_FEATURES.values())).T * 2 - 1
+        ticks, tick_labels = np.arange(shown.shape[1]), list(EXAMPLE_FEATURES)
+        title = "Features (examples)"
+    else:
+        shown = np.asarray(feature_array)[:, -n_features:]
+        ticks, tick_labels = [shown.shape[1] - 1], [new_feature]
+        title = f"Last {shown.shape[1]} features"
+    fig = plt.figure(figsize=(12, 6))
+    grid = _gridspec.GridSpec(1, 2, width_ratios=[1, 1.35])
+    ax_items, ax_features = fig.add_subplot(grid[0]), fig.add_subplot(grid[1])
+    ax_items.imshow(np.eye(n_items), cmap=_YES_NO)
+    ax_items.set_title("Items (one-hot inputs)")
+    ax_items.set_xticks(np.arange(n_items), item_names, rotation="vertical")
+    ax_items.set_yticks(np.arange(n_items), item_names)
+    image = ax_features.imshow(shown, cmap=_YES_NO, vmin=-1.0, vmax=1.0)
+    cax = make_axes_locatable(ax_features).append_axes("right", size="5%", pad=0.1)
+    colorbar = fig.colorbar(image, cax=cax, ticks=[-0.5, 0.5])
+    colorbar.ax.set_yticklabels(["no", "yes"])
+    ax_features.set_title(title)
+    ax_features.set_yticks(np.arange(n_items), item_names)
+    ax_features.set_xticks(ticks, tick_labels, rotation="vertical")
+
+
+# ---- neural networks: architectures, activations, initialization, optimizers, training -------
+
+_NODE_COLOURS = ("greenyellow", "cornflowerblue", "lightcoral")
+
+
+def draw_neural_net(layer_sizes, ax=None, draw_bias=False, labels=False, weight_count=False,
+                    random_weights=False, seed=None, show=True):
+    """Draw a dense network: one column of nodes per layer, every node linked to the next layer.
+
+    layer_sizes: ints, nodes per layer from input to output; draw_bias: add a node '1' on top of
+    every non-output layer, linked to the next layer (its links are the biases); labels: name
+    the nodes (x_i, h_i, o_i); weight_count: write the counts under the figure;
+    random_weights: colour each link with a random weight (blue negative, red positive) drawn
+    from a numpy Generator seeded with `seed`.
+    The counts come from the drawn links themselves: links from real nodes are weights, links
+    from bias nodes are biases.
+    Returns (n_weights, n_biases): ints.
+    """
+    sizes = [int(s) for s in layer_sizes]
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise ValueError(f"draw_neural_net needs at least two layers of at least one node, got {sizes}")
+    own_figure = ax is None
+    if own_figure:
+        _, ax = plt.subplots(figsize=(1.4 * len(sizes) + 1, 0.45 * (max(sizes) + draw_bias) + 1.2))
+    r = np.random.default_rng(seed)
+    columns = []  # per layer: list of (y, is_bias)
+    tallest = max(sizes) + (1 if draw_bias else 0)
+    for i, n in enumerate(sizes):
+        bias = draw_bias and i < len(sizes) - 1
+        count = n + (1 if bias else 0)
+        ys = [(count - 1) / 2 - k for k in range(count)]
+        columns.append([(y, bias and k == 0) for k, y in enumerate(ys)])
+    n_weights = n_biases = 0
+    for i in range(len(sizes) - 1):
+        for ya, a_is_bias in columns[i]:
+            for yb, b_is_bias in columns[i + 1]:
+                if b_is_bias:
+                    continue
+                if a_is_bias:
+                    n_biases += 1
+                else:
+                    n_weights += 1
+                colour = plt.cm.bwr(r.random()) if random_weights else "k"
+                ax.plot([i, i + 1], [ya, yb], c=colour, alpha=0.6 if random_weights else 0.35,
+                        lw=1.2 if random_weights else 0.8, zorder=1,
+                        ls=":" if a_is_bias else "-")
+    for i, column in enumerate(columns):
+        colour = _NODE_COLOURS[0 if i == 0 else 2 if i == len(sizes) - 1 else 1]
+        k = 0
+        for y, is_bias in column:
+            ax.add_patch(plt.Circle((i, y), 0.22, facecolor="white" if is_bias else colour,
+                                    edgecolor="k", zorder=3))
+            if is_bias:
+                ax.text(i, y, "1", ha="center", va="center", zorder=4, fontsize=9)
+            elif labels:
+                name = "x" if i == 0 else "o" if i == len(sizes) - 1 else "h"
+                ax.text(i, y, f"${name}_{{{k}}}$", ha="center", va="center", zorder=4, fontsize=9)
+                k += 1
+    if not draw_bias:
+        n_biases = sum(sizes[1:])  # the biases are there even when they are not drawn
+    ax.set_xlim(-0.5, len(sizes) - 0.5)
+    ax.set_ylim(-tallest / 2 - 0.3, tallest / 2 + 0.3)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    if weight_count:
+        ax.set_title(f"{n_weights} weights, {n_biases} biases", fontsize=10)
+    if own_figure and show:
+        plt.show()
+    return n_weights, n_biases
+
+
+def plot_activations(functions, z=np.linspace(-6, 6, 241)):
+    """Each activation function (blue) with its derivative (red), one panel per function.
+
+    functions: {name: (f, f_prime)} of numpy element-wise functions.
+    """
+    fig, axes = plt.subplots(1, len(functions), figsize=(3.2 * len(functions), 2.6), squeeze=False)
+    for ax, (name, (f, df)) in zip(axes[0], functions.items()):
+        ax.plot(z, f(z), c="b", lw=2, label="f(z)")
+        ax.plot(z, df(z), c="r", lw=2, label="f'(z)")
+        ax.set(title=name, xlabel="z")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(loc="upper left")
+    fig.tight_layout()
+    plt.show()
+
+
+def plot_loss(loss_array, title="Training loss (mean squared error)", c="r"):
+    """Loss per epoch. loss_array: (T,) array."""
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    ax.plot(loss_array, color=c)
+    ax.set(xlabel="Epoch", ylabel="MSE", title=title)
+    plt.show()
+
+
+def _modes_axis(ax, sv_array, label="Singular values (modes)"):
+    """Singular values, scaled by their maximum, on a twin y axis of `ax` (blue)."""
+    sv_array = np.asarray(sv_array)
+    scaled = sv_array / max(np.max(sv_array), 1e-300)
+    twin = ax.twinx()
+    cmap = plt.get_cmap("winter", scaled.shape[1])
+    for i in range(scaled.shape[1]):
+        twin.plot(scaled[:, i], c=cmap(i))
+    twin.set_ylabel(label, c="b")
+    twin.tick_params(axis="y", labelcolor="b")
+    return twin
+
+
+def plot_loss_sv_twin(loss_array, sv_array):
+    """Loss per epoch (red, left axis) and the singular values of the total weight (blue, right).
+
+    loss_array: (T,); sv_array: (T, k), shown scaled by its maximum.
+    """
+    fig, ax = plt.subplots(figsize=(10, 5))
+    ax.plot(loss_array, color="r")
+    ax.set(title="Learning dynamics", xlabel="Epoch")
+    ax.set_ylabel("Mean squared error", c="r")
+    ax.tick_params(axis="y", labelcolor="r")
+    _modes_axis(ax, sv_array)
+
+
+def plot_gradient_norms(norms):
+    """Mean absolute gradient per layer (log scale), one curve per activation.
+
+    norms: {name: (depth,) array}, index 0 = the input layer.
+    """
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    for name, values in norms.items():
+        ax.plot(np.arange(len(values)), values, marker="o", ms=3, label=name)
+    ax.set_yscale("log")
+    ax.set(xlabel="layer (0 = input)", ylabel="mean |gradient|",
+           title="Gradient reaching each layer, backpropagated from the top")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    plt.show()
+
+
+def _grid_predict(predict, X, steps=80):
+    x0, x1 = X[:, 0], X[:, 1]
+    g0, g1 = np.meshgrid(np.linspace(x0.min() - 0.5, x0.max() + 0.5, steps),
+                         np.linspace(x1.min() - 0.5, x1.max() + 0.5, steps))
+    return g0, g1, predict(np.c_[g0.ravel(), g1.ravel()]).reshape(g0.shape)
+
+
+def plot_decision_boundaries(hidden_layers=(1, 2, 3), width=10, seed=0):
+    """Decision regions of ReLU and tanh networks with 1, 2, 3 hidden layers on two moons.
+
+    scikit-learn MLPClassifier (lbfgs) with `width` units per hidden layer, trained on 75 of
+    100 noisy moons (noise 0.25), test accuracy in the titles.
+    """
+    from sklearn.datasets import make_moons
+    from sklearn.model_selection import train_test_split
+    from sklearn.neural_network import MLPClassifier
+
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y = make_moons(n_samples=100, noise=0.25, random_state=3)
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, stratify=y, random_state=42)
+    acts = ("relu", "tanh")
+    fig, axes = plt.subplots(len(acts), len(hidden_layers),
+                             figsize=(3.3 * len(hidden_layers), 3.0 * len(acts)), squeeze=False)
+    for row, act in enumerate(acts):
+        for col, depth in enumerate(hidden_layers):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                mlp = MLPClassifier(hidden_layer_sizes=[width] * depth, activation=act, solver="lbfgs",
+                                    max_iter=300, random_state=seed).fit(X_tr, y_tr)
+            g0, g1, p = _grid_predict(lambda q: mlp.predict_proba(q)[:, 1], X)
+            ax = axes[row][col]
+            ax.contourf(g0, g1, p, levels=20, cmap="bwr", alpha=0.3)
+            ax.contour(g0, g1, p, levels=[0.5], colors="k", linewidths=1)
+            ax.scatter(X_tr[:, 0], X_tr[:, 1], c=y_tr, cmap="bwr", s=12, edgecolors="k", linewidths=0.3)
+            ax.set_title(f"{act}, {depth} hidden: test acc {mlp.score(X_te, y_te):.2f}", fontsize=9)
+            ax.set_xticks([])
+            ax.set_yticks([])
+    fig.tight_layout()
+    plt.show()
+
+
+def plot_loss_sv_rsm(loss_array, sv_array, rsm_array, i_ep, item_names=None):
+    """Learning curve and modes with epoch `i_ep` marked, beside the RSM at that epoch.
+
+    loss_array: (T,); sv_array: (T, k); rsm_array: (T, N, N), shown scaled by its maximum;
+    i_ep: int in [0, T); item_names: N strings (default data.ITEM_NAMES).
+    """
+    item_names = list(data.ITEM_NAMES if item_names is None else item_names)
+    rsm_array = np.asarray(rsm_array)
+    n_ep = len(loss_array)
+    i_ep = int(np.clip(i_ep, 0, n_ep - 1))
+    fig = plt.figure(figsize=(14, 5))
+    grid = _gridspec.GridSpec(1, 2, width_ratios=[5, 3])
+    ax_rsm = fig.add_subplot(grid[1])
+    image = ax_rsm.imshow(rsm_array[i_ep] / max(np.max(rsm_array), 1e-300), cmap="Purples", vmin=0.0, vmax=1.0)
+    cax = make_axes_locatable(ax_rsm).append_axes("right", size="5%", pad=0.9)
+    fig.colorbar(image, cax=cax, ticks=[]).ax.set_ylabel("Similarity", fontsize=12)
+    ax_rsm.yaxis.tick_right()
+    ax_rsm.set_title(f"RSM at epoch {i_ep}", fontsize=16)
+    ax_rsm.set_xticks(np.arange(len(item_names)), item_names, rotation="vertical")
+    ax_rsm.set_yticks(np.arange(len(item_names)), item_names)
+    ax = fig.add_subplot(grid[0])
+    ax.plot(np.arange(n_ep), loss_array, color="r")
+    ax.axvspan(i_ep - 2, i_ep + 2, alpha=0.2, color="m")
+    ax.set_title("Learning dynamics", fontsize=16)
+    ax.set_xlabel("Epoch")
+    ax.set_ylabel("Mean squared error", c="r")
+    ax.tick_params(axis="y", labelcolor="r", direction="in")
+    twin = _modes_axis(ax, sv_array, "Singular values")
+    ax.set_xlim(-1, n_ep + 1)
+    twin.set_xlim(-1, n_ep + 1)
+    plt.show()
+
+
+def plot_ills_sv_twin(ill_array, sv_array, ill_label):
+    """The prediction for one item's new feature per epoch (red) beside the modes (blue).
+
+    ill_array: (T,); sv_array: (T, k); ill_label: str for the red axis.
+    """
+    fig, ax = plt.subplots(figsize=(10, 5))
+    ax.plot(ill_array, color="r", linewidth=3)
+    ax.axhline(0.0, color="grey", linewidth=0.8, linestyle=":")
+    ax.set(title="Training and the illusory correlation", xlabel="Epoch", ylim=(-1.05, 1.05))
+    ax.set_ylabel(ill_label, c="r")
+    ax.tick_params(axis="y", labelcolor="r")
+    _modes_axis(ax, sv_array)
+    fig.tight_layout()
+    plt.show()
+
+
+def plot_activation_statistics(stats):
+    """Std of the activations per layer for each initialization (one panel per activation).
+
+    stats: {activation: {init name: (depth, 2) array of (mean, std)}}.
+    """
+    fig, axes = plt.subplots(1, len(stats), figsize=(5 * len(stats), 3.3), squeeze=False)
+    for ax, (act, by_init) in zip(axes[0], stats.items()):
+        for name, values in by_init.items():
+            ax.plot(np.arange(1, len(values) + 1), np.maximum(values[:, 1], 1e-12), marker="o", ms=3, label=name)
+        ax.set_yscale("log")
+        ax.set(title=f"{act} stack", xlabel="hidden layer", ylabel="std of activations")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    plt.show()
+
+
+def plot_optimizer_paths(paths, surface=None, minimum=(3.0, 0.5)):
+    """Trajectories of optimizers on a 2-D surface, over its log-scaled contours.
+
+    paths: {name: (T, 2) array}; surface: f(x, y) on numpy grids (default analysis.beale).
+    Paths whose name starts with 'your' are drawn as black dashed lines on top of the others.
+    """
+    from matplotlib.colors import LogNorm
+
+    surface = analysis.beale if surface is None else surface
+    xs, ys = np.meshgrid(np.linspace(-2, 3.5, 120), np.linspace(-3.5, 2, 120))
+    fig, ax = plt.subplots(figsize=(8, 6))
+    ax.contour(xs, ys, surface(xs, ys), levels=np.logspace(-0.5, 5, 25), norm=LogNorm(),
+               cmap="jet", linewidths=0.6, zorder=-1)
+    ax.plot(*minimum, "r*", ms=14)
+    colours = plt.cm.tab10(np.arange(len(paths)) % 10)
+    for (name, p), colour in zip(paths.items(), colours):
+        p = np.asarray(p)
+        inside = np.all(np.isfinite(p), axis=1) & (np.abs(p) < 1e3).all(axis=1)
+        p = p[inside]
+        if name.startswith("your"):  # a hand-written update drawn on top of its torch counterpart
+            ax.plot(p[:, 0], p[:, 1], "--", c="k", lw=1.2, label=name, zorder=5)
+        else:
+            ax.plot(p[:, 0], p[:, 1], "-o", c=colour, ms=2, lw=1.5, label=name)
+    ax.set(xlim=(-2, 3.5), ylim=(-3.5, 2), xlabel="x", ylabel="y",
+           title="100 steps from (0.8, 1.6); star: the minimum")
+    ax.legend(loc="lower left")
+    plt.show()
+
+
+def plot_validation_curves(histories):
+    """Training (dashed) and validation (solid) loss per epoch for several runs, best epoch marked.
+
+    histories: {name: history} as returned by an early-stopping training loop
+    ({"train_loss": [...], "val_loss": [...], "best_epoch": int}).
+    """
+    fig, ax = plt.subplots(figsize=(8, 4))
+    colours = plt.cm.tab10(np.arange(len(histories)) % 10)
+    for (name, h), colour in zip(histories.items(), colours):
+        epochs = np.arange(1, len(h["val_loss"]) + 1)
+        ax.plot(epochs, h["train_loss"], ls="--", c=colour, lw=1)
+        ax.plot(epochs, h["val_loss"], c=colour, lw=2, label=f"{name} (best epoch {h['best_epoch'] + 1})")
+        ax.scatter([h["best_epoch"] + 1], [h["val_loss"][h["best_epoch"]]], c=[colour], s=50, zorder=5)
+    ax.set_yscale("log")
+    ax.set(xlabel="epoch", ylabel="cross-entropy", title="dashed: training loss, solid: validation loss")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    plt.show()
+
+
 # ---- optimization of digit classifiers (optimization assignment) -------------------------------
 
 def plot_digit_examples(images, labels, annotate=True):

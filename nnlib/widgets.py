@@ -117,6 +117,65 @@ class InterPlay:
         return self
 
 
+# ---- deep linear networks -------------------------------------------------------------------
+
+def _log_gamma_slider(value=1e-12):
+    return w.FloatLogSlider(min=-15, max=1, step=1, value=value, base=10, continuous_update=False,
+                            description="gamma")
+
+
+def loss_lr_gamma_widget(labels, features, n_epochs=250, hidden=30):
+    """Sliders for the learning rate (1-200) and the initial scale gamma (1e-15 - 10): the loss curve.
+
+    labels: (8, 8) and features: (8, F) arrays of the tree data. Draws once with lr 100, gamma 1e-12.
+    """
+    def show(lr, gamma):
+        _, (losses, *_rest) = analysis.train_hsd(labels, features, lr, gamma, n_epochs, hidden)
+        plots.plot_loss(losses, title=f"Training loss, $\\eta$ = {lr:g}, $\\gamma$ = {gamma:g}")
+    return w.interact(show,
+                      lr=w.FloatSlider(min=1.0, max=200.0, step=1.0, value=100.0, continuous_update=False,
+                                       readout_format=".1f", description="eta"),
+                      gamma=_log_gamma_slider())
+
+
+def rsm_widget(labels, features, item_names=None, n_epochs=250, hidden=30, records=None):
+    """Learning rate, gamma and an epoch slider: learning curve, modes and the RSM at that epoch.
+
+    A run is trained only when the learning rate or gamma change; moving the epoch slider redraws
+    from the stored records. records: optional (losses, modes, rsms, illusions) of a run already
+    made with the defaults (lr 100, gamma 1e-12), drawn first instead of training again.
+    Draws once with lr 100, gamma 1e-12, epoch 61.
+    """
+    lr = w.FloatSlider(min=20.0, max=200.0, step=1.0, value=100.0, continuous_update=False,
+                       readout_format=".1f", description="eta")
+    gamma = _log_gamma_slider()
+    epoch = w.IntSlider(min=0, max=n_epochs - 1, step=1, value=61, continuous_update=False,
+                        description="Epoch", layout=w.Layout(width="630px"))
+    cache = {} if records is None else {(lr.value, gamma.value): records}
+
+    def show(lr, gamma, i_ep):
+        key = (lr, gamma)
+        if key not in cache:
+            cache.clear()
+            cache[key] = analysis.train_hsd(labels, features, lr, gamma, n_epochs, hidden)[1]
+        losses, modes, rsms, _ = cache[key]
+        plots.plot_loss_sv_rsm(losses, modes, rsms, i_ep, item_names)
+
+    out = w.interactive_output(show, {"lr": lr, "gamma": gamma, "i_ep": epoch})
+    box = w.VBox([lr, gamma, epoch, out])
+    display(box)
+    return box
+
+
+def dense_net_widget():
+    """Sliders over the number of hidden layers (0-6) and nodes per layer (1-12): draws a dense
+    net with 5 inputs and 5 outputs and its weight and bias counts."""
+    def show(hidden_layers, nodes):
+        plots.draw_neural_net([5] + [nodes] * hidden_layers + [5], weight_count=True)
+    return w.interact(show, hidden_layers=_slider("int", "hidden layers", min=0, max=6, value=2),
+                      nodes=_slider("int", "nodes", min=1, max=12, value=6))
+
+
 # ---- optimization of digit classifiers (optimization assignment) -------------------------------
 
 def _run_once(fn, **controls):

@@ -34,3 +34,21 @@ def test_missing_and_misnamed_notebooks_are_reported(tmp_path):
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]), str(folder / "Copy1.ipynb"))
     (job,) = intake.find_jobs(tmp_path, {"a1": ["work.ipynb"]})
     assert job.notebooks == [] and "work.ipynb: missing" in job.problems[0] and "Copy1.ipynb" in job.problems[0]
+
+
+def test_lms_downloads_are_sorted_by_student_and_nothing_is_lost(tmp_path):
+    """Are zip files and loose notebooks sorted into the submitted layout, unmatched files reported?"""
+    import zipfile
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    nbformat.write(nb, str(downloads / "alice_attempt_2026-11-20_work.ipynb"))
+    nbformat.write(nb, str(tmp_path / "bob_work.ipynb"))
+    nbformat.write(nb, str(tmp_path / "carol_homework.ipynb"))
+    with zipfile.ZipFile(downloads / "batch.zip", "w") as z:
+        z.write(tmp_path / "bob_work.ipynb", "bob_work.ipynb")
+        z.write(tmp_path / "carol_homework.ipynb", "carol_homework.ipynb")
+    students, unmatched = intake.collect_downloads(downloads, "a1", ["work.ipynb"], tmp_path / "submitted")
+    assert students == ["alice", "bob"]
+    assert (tmp_path / "submitted" / "bob" / "a1" / "work.ipynb").is_file()
+    assert unmatched == ["batch/carol_homework.ipynb"]

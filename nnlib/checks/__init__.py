@@ -14,6 +14,7 @@ helpers they share.
 """
 
 import contextlib
+import importlib
 import sys
 import warnings
 
@@ -24,6 +25,27 @@ from nnlib import reference
 
 class CheckFailed(AssertionError):
     """A check found a wrong answer; the message is meant for the student."""
+
+
+# Functions the checks rely on, as they were when the checks were imported.
+_ORIGINALS = {"numpy.allclose": np.allclose, "numpy.isclose": np.isclose,
+              "numpy.testing.assert_allclose": np.testing.assert_allclose}
+
+
+def _resolve(dotted):
+    module, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), name, None)
+
+
+def verify_untouched():
+    """CheckFailed if code in the notebook replaced a function the checks rely on."""
+    __tracebackhide__ = True
+    if "torch" in sys.modules and "torch.allclose" not in _ORIGINALS:
+        _ORIGINALS["torch.allclose"] = sys.modules["torch"].allclose
+    for dotted, original in _ORIGINALS.items():
+        if _resolve(dotted) is not original:
+            fail(f"{dotted} was replaced by code in this notebook; the checks cannot be trusted, "
+                 "so this exercise scores zero. Remove the code that changes it.")
 
 
 def fail(message):
@@ -107,6 +129,7 @@ def call(what, fn, *args, **kwargs):
     the student's code becomes a CheckFailed that names `what` and the exception.
     """
     __tracebackhide__ = True
+    verify_untouched()
     if not callable(fn):
         fail(f"{what} should be a function, got {type(fn).__name__}")
     with forbid_reference(what), warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -117,8 +140,12 @@ def call(what, fn, *args, **kwargs):
             fail(f"{what} is not written yet: it still raises NotImplementedError.")
         except CheckFailed:
             raise
+        except SystemExit:
+            fail(f"{what} called sys.exit(); an answer must return its result instead.")
+        except MemoryError:
+            fail(f"{what} ran out of memory (MemoryError): it allocates far more than this exercise needs.")
         except Exception as exc:  # the student's error, reported with its type and message
-            fail(f"{what} raised {type(exc).__name__}: {exc}")
+            fail(f"{what} raised {type(exc).__name__}" + (f": {exc}" if str(exc) else ""))
 
 
 def rng(seed):

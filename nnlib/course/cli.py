@@ -15,11 +15,29 @@ def _build(args):
     build(args.root, args.assignments or None)
 
 
+def _collect(args):
+    """Sort LMS downloads into <out>/submitted before grading; -> that folder."""
+    from nnlib.course.config import notebooks
+    from nnlib.course.intake import collect_downloads
+    if len(args.assignments) != 1:
+        raise SystemExit("--downloads needs exactly one ASSIGNMENT")
+    submitted = Path(args.out or args.root) / "submitted"
+    students, unmatched = collect_downloads(args.downloads, args.assignments[0],
+                                            notebooks(args.root, args.assignments[0]), submitted, args.pattern)
+    print(f"collected {len(students)} student(s) from {args.downloads} into {submitted}")
+    for name in unmatched:
+        print(f"  NOT COLLECTED (file name does not match the pattern): {name}")
+    return submitted
+
+
 def _grade(args):
     from nnlib.course.grade import grade, table
     start = time.perf_counter()
+    if args.downloads:
+        args.submitted = _collect(args)
     results = grade(args.root, args.assignments or None, args.submitted, args.out, args.workers,
-                    args.timeout, args.force, progress=not args.quiet)
+                    args.timeout, args.force, progress=not args.quiet, budget=args.budget,
+                    memory_mb=args.memory_mb)
     print(table(results))
     out = Path(args.out or args.root)
     counts = {}
@@ -27,26 +45,25 @@ def _grade(args):
         counts[r.status] = counts.get(r.status, 0) + 1
     print(f"\n{len(results)} submission(s) in {time.perf_counter() - start:.1f} s: "
           + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
-    print(f"grades: {out / 'grades.csv'}   feedback: {out / 'feedback'}   gradebook: {out / 'gradebook.db'}")
+    print(f"grades: {out / 'grades.csv'}   report: {out / 'report.html'}   feedback: {out / 'feedback'}   "
+          f"gradebook: {out / 'gradebook.db'}")
     return 0
 
 
 def _demo(args):
-    from nnlib.course.build import build
     from nnlib.course.config import assignments
     from nnlib.course.demo import example_class
     from nnlib.course.grade import grade, table
     out = Path(args.root) / "build" / "demo"
     shutil.rmtree(out, ignore_errors=True)
     chosen = args.assignments or assignments(args.root)
-    build(args.root, chosen)
-    for a in chosen:
+    for a in chosen:   # from the committed release/ and source/ (tests keep them in step)
         example_class(args.root, a, out / "submitted")
     print(f"example submissions written to {out / 'submitted'}")
     results = grade(args.root, chosen, out / "submitted", out, args.workers, args.timeout, True,
-                    progress=not args.quiet)
+                    progress=not args.quiet, budget=args.budget, memory_mb=args.memory_mb)
     print(table(results))
-    print(f"\ngrades: {out / 'grades.csv'}   feedback: {out / 'feedback'}")
+    print(f"\ngrades: {out / 'grades.csv'}   report: {out / 'report.html'}   feedback: {out / 'feedback'}")
     return 0
 
 
@@ -76,13 +93,19 @@ def main(argv=None):
         p.add_argument("assignments", nargs="*")
         p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
         p.add_argument("--timeout", type=int, default=None, help="seconds per cell (default: nbgrader_config.py)")
+        p.add_argument("--budget", type=int, default=900, help="seconds for one whole submission (default 900)")
+        p.add_argument("--memory-mb", type=int, default=3072, help="memory cap of each kernel in MiB (default 3072)")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
         if name == "grade":
             p.add_argument("--submitted", default=None, help="submissions folder (default: <root>/submitted)")
             p.add_argument("--out", default=None, help="output folder (default: the course root)")
             p.add_argument("--force", action="store_true", help="regrade even unchanged submissions")
+            p.add_argument("--downloads", default=None,
+                           help="folder of LMS downloads (zip files or notebooks named <student>_..._<notebook>)")
+            p.add_argument("--pattern", default=None,
+                           help="nbgrader zip_collect regexp with student_id and file_id groups")
         else:
-            p.set_defaults(timeout=10)
+            p.set_defaults(timeout=20)
         p.set_defaults(func=func)
     p = sub.add_parser("catalogue", help="run the wrong-answer catalogues in a shared kernel")
     p.add_argument("assignments", nargs="*")

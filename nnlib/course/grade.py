@@ -9,6 +9,7 @@ working copy of their own (worker), then gather everything in the output folder:
     <out>/autograded/...         autograded notebooks (nbgrader layout)
     <out>/feedback/...           feedback HTML per student, without hidden test code
     <out>/grades.csv             one row per student and assignment, one column per exercise
+    <out>/report.html            per-exercise means, most common failures, histogram of totals
     <out>/.grading/results/...   one JSON per submission: reused when nothing changed
 
 Every submission ends with a status: graded, graded with problems (some notebook missing or
@@ -36,9 +37,10 @@ from nnlib.course import build as build_mod
 from nnlib.course import intake
 from nnlib.course.config import assignments as list_assignments
 from nnlib.course.config import load_config, notebooks
+from nnlib.course.report import write_report
 from nnlib.course.worker import grade_job, quiet_worker
 
-GRADED, PROBLEMS, UNGRADABLE = "graded", "graded with problems", "ungradable"
+GRADED, PROBLEMS, PENALIZED, UNGRADABLE = "graded", "graded with problems", "graded with penalties", "ungradable"
 
 
 @dataclass
@@ -51,6 +53,8 @@ class Result:
     failures: dict = field(default_factory=dict)   # grade_id -> failure message
     fingerprint: str = ""
     unanswered: list = field(default_factory=list)  # written answers left blank (scored zero)
+    seconds: float = 0.0                            # time the worker spent on it
+    peak_mb: float = 0.0                            # largest memory of its worker or kernels so far
 
     @property
     def auto_score(self):
@@ -66,13 +70,21 @@ class Result:
         return sum(1 for key, (s, _, manual) in self.scores.items() if manual and key not in self.unanswered)
 
 
-def _fingerprint(root, job):
-    """Hash of what decides a grade: the submitted notebooks, the master notebooks, the config."""
+def _course_hash(root):
+    """Hash of what decides every grade besides the submission: config, masters, nnlib's code."""
     h = hashlib.sha256()
-    for path in sorted(job.folder.glob("*.ipynb")) + sorted((Path(root) / "source" / job.assignment).glob("*.ipynb")):
-        h.update(path.name.encode())
-        h.update(path.read_bytes())
-    h.update((Path(root) / "nbgrader_config.py").read_bytes())
+    paths = [Path(root) / "nbgrader_config.py", *sorted((Path(root) / "source").rglob("*.ipynb")),
+             *sorted((Path(root) / "nnlib").rglob("*.py"))]
+    for path in paths:
+        h.update(str(path.relative_to(root)).encode() + path.read_bytes())
+    return h.hexdigest()
+
+
+def _fingerprint(course_hash, job):
+    """Hash of the submitted notebooks and the course: unchanged -> the stored result is reused."""
+    h = hashlib.sha256(course_hash.encode())
+    for path in sorted(job.folder.glob("*.ipynb")):
+        h.update(path.name.encode() + path.read_bytes())
     return h.hexdigest()
 
 
@@ -141,10 +153,22 @@ def _ungradable(job, reasons, fingerprint, zeros):
 
 
 def _to_result(job, raw, fingerprint, zeros):
+    result = _classify(job, raw, fingerprint, zeros)
+    result.seconds, result.peak_mb = raw.get("seconds", 0.0), raw.get("peak_mb", 0.0)
+    return result
+
+
+def _classify(job, raw, fingerprint, zeros):
     scores = {f"{nb}/{gid}": v for nb, cells in raw.get("scores", {}).items() for gid, v in cells.items()}
     reasons = list(job.problems) + list(raw.get("notes", []))
     if raw.get("error"):
         return _ungradable(job, reasons + [raw["error"]], fingerprint, zeros)
+    if raw.get("tampering"):
+        # Scores earned next to code that tampers with grading cannot be trusted: zero, with the lines.
+        scores = {k: [0.0, m, by_hand] for k, (_, m, by_hand) in scores.items()}
+        reasons = reasons + ["tampering with grading: " + t for t in raw["tampering"]]
+        return Result(job.student, job.assignment, PENALIZED, reasons, scores, raw.get("failures", {}),
+                      fingerprint, [k for k, (_, _, by_hand) in scores.items() if by_hand])
     status = PROBLEMS if reasons else GRADED
     return Result(job.student, job.assignment, status, reasons, scores, raw.get("failures", {}), fingerprint,
                   raw.get("unanswered", []))
@@ -180,15 +204,19 @@ def _record(central_db, course_id, result):
         gb.db.commit()
 
 
-def _spec(root, out, job, template, timeout):
+def _spec(root, out, job, template, limits):
     return {"course_root": str(root), "template_db": str(template), "out_dir": str(out),
             "student": job.student, "assignment": job.assignment, "folder": str(job.folder),
-            "notebooks": job.notebooks, "timeout": timeout}
+            "notebooks": job.notebooks, **limits}
 
 
 def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=None,
-          force=False, progress=True, log=print):
-    """Grade all submissions; returns [Result] sorted by assignment and student."""
+          force=False, progress=True, log=print, budget=900, memory_mb=3072):
+    """Grade all submissions; returns [Result] sorted by assignment and student.
+
+    workers: processes grading in parallel; timeout: seconds per cell (None: nbgrader_config.py);
+    budget: seconds for one whole submission; memory_mb: address-space cap of each kernel.
+    """
     root = Path(root).resolve()
     out = Path(out or root).resolve()
     submitted = Path(submitted or root / "submitted").resolve()
@@ -205,8 +233,9 @@ def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=N
 
     zeros = {a: _zero_scores(db, a) for a, db in templates.items()}
     results, pending = [], []
+    course_hash = _course_hash(root)
     for job in jobs:
-        fingerprint = _fingerprint(root, job)
+        fingerprint = _fingerprint(course_hash, job)
         reuse = None if force else _stored(out, job, fingerprint)
         if reuse:
             results.append(reuse)
@@ -218,10 +247,14 @@ def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=N
     if pending:
         log(f"grading {len(pending)} submission(s) with {workers} worker(s); "
             f"{len(results)} reused or ungradable")
+        from nnlib.course.sandbox import kernelspec
+        limits = {"timeout": timeout, "budget": budget, "memory_mb": memory_mb,
+                  "threads": max(1, (os.cpu_count() or 1) // max(1, workers)),
+                  "kernelspec_dir": str(kernelspec(out / ".grading" / "kernelspec", memory_mb))}
         with ProcessPoolExecutor(max_workers=max(1, workers),
                                  mp_context=multiprocessing.get_context("fork"),
                                  initializer=quiet_worker, initargs=(str(out / ".grading" / "logs"),)) as pool:
-            futures = {pool.submit(grade_job, _spec(root, out, job, templates[job.assignment], timeout)): (job, fp)
+            futures = {pool.submit(grade_job, _spec(root, out, job, templates[job.assignment], limits)): (job, fp)
                        for job, fp in pending}
             bar = tqdm(as_completed(futures), total=len(futures), desc="grading", unit="submission",
                        disable=not progress)
@@ -239,6 +272,7 @@ def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=N
         _record(central, course_id, result)
     columns = [f"{a}/{key}" for a in templates for key in zeros[a]]
     write_csv(out / "grades.csv", results, columns)
+    write_report(out / "report.html", results)
     return results
 
 

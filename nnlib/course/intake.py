@@ -78,3 +78,45 @@ def find_jobs(submitted, expected):
                     job.notebooks.append(name)
             jobs.append(job)
     return jobs
+
+
+def default_pattern(names):
+    """nbgrader zip_collect regexp for LMS file names `<student>_<anything>_<notebook>`.
+
+    names: the assignment's notebook file names (the file_id must be one of them).
+    """
+    import re
+    choices = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return rf".*/(?P<student_id>[^/_]+)_(?:[^/]*_)?(?P<file_id>{choices})$"
+
+
+def collect_downloads(downloads, assignment, names, submitted, pattern=None):
+    """Sort LMS downloads (zip files and loose notebooks) into nbgrader's submitted layout.
+
+    Uses nbgrader's zip_collect plugins: ExtractorPlugin unpacks archives, FileNameCollectorPlugin
+    reads student and notebook from each file name with `pattern` (a named regexp with
+    `student_id` and `file_id` groups; default: `default_pattern(names)`).
+    Returns (students collected, [files that matched nothing]) — unmatched files are reported,
+    never dropped silently.
+    """
+    import shutil
+    import tempfile
+
+    from nbgrader.plugins.zipcollect import ExtractorPlugin, FileNameCollectorPlugin
+
+    collector = FileNameCollectorPlugin(named_regexp=pattern or default_pattern(names))
+    students, unmatched = set(), []
+    with tempfile.TemporaryDirectory(prefix="course-downloads-") as tmp:
+        ExtractorPlugin().extract(str(Path(downloads).resolve()), tmp)
+        for path in sorted(Path(tmp).rglob("*")):
+            if not path.is_file():
+                continue
+            found = collector.collect(str(path)) if path.suffix == ".ipynb" else None
+            if not found or found.get("file_id") not in names:
+                unmatched.append(str(path.relative_to(tmp)))
+                continue
+            dest = Path(submitted) / found["student_id"] / assignment / found["file_id"]
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, dest)
+            students.add(found["student_id"])
+    return sorted(students), unmatched

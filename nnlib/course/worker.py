@@ -7,8 +7,12 @@ never shares a database connection or a kernel with a submission.
 """
 
 import os
+import resource
 import shutil
+import signal
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import nbformat
@@ -16,6 +20,7 @@ from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 
+from nnlib.course import integrity, repair
 from nnlib.course.config import load_config
 
 KERNEL_TROUBLE = {"CellTimeoutError": "timed out", "DeadKernelError": "killed the kernel",
@@ -58,19 +63,88 @@ def _scores(db_url, course_id, assignment, student):
     return result, blank
 
 
+def _children(pid):
+    """Process ids whose parent is `pid` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+class Budget:
+    """Kill this worker's kernels if one submission runs longer than `seconds` in all."""
+
+    def __init__(self, seconds):
+        self.seconds, self.fired = seconds, False
+        self.timer = threading.Timer(seconds, self._fire) if seconds else None
+
+    def _fire(self):
+        self.fired = True
+        for pid in _children(os.getpid()):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def __enter__(self):
+        if self.timer:
+            self.timer.daemon = True
+            self.timer.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.timer:
+            self.timer.cancel()
+
+
+def _environment(spec):
+    """Kernel environment of this job: the sandbox kernel spec first, one BLAS/torch thread pool."""
+    if spec.get("kernelspec_dir"):
+        os.environ["JUPYTER_PATH"] = os.pathsep.join(
+            [spec["kernelspec_dir"]] + [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p])
+    if spec.get("threads"):
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            os.environ[var] = str(spec["threads"])
+
+
+def _friendly(text):
+    """The line of nbgrader's error report that says what went wrong, in words for a person."""
+    if "DeadKernelError" in text or "Kernel died" in text:
+        return "the kernel died while running the notebook (a crash, os._exit, exit(), or the memory cap)"
+    if "CellTimeoutError" in text or "Timeout waiting" in text:
+        return "the kernel stopped answering (timeout)"
+    lines = [l.strip() for l in text.splitlines() if l.strip() and "Please see the" not in l]
+    errors = [l for l in lines if "Error" in l or "Exception" in l]
+    return (errors or lines or ["autograde failed"])[-1]
+
+
 def grade_job(spec):
     """Grade one submission. spec: dict with course_root, template_db, out_dir, student,
-    assignment, folder, notebooks, timeout. Returns a dict (see grade.Result)."""
+    assignment, folder, notebooks, timeout, budget, kernelspec_dir, threads.
+    Returns a dict (see grade.Result)."""
+    _environment(spec)
+    started = time.perf_counter()
     course_root = Path(spec["course_root"])
     student, assignment = spec["student"], spec["assignment"]
     work = Path(tempfile.mkdtemp(prefix="course-grade-"))
     result = {"student": student, "assignment": assignment, "scores": {}, "failures": {},
-              "notes": [], "unanswered": [], "error": None}
+              "notes": [], "unanswered": [], "tampering": [], "error": None}
     try:
         dest = work / "submitted" / student / assignment
         dest.mkdir(parents=True)
         for name in spec["notebooks"]:
-            shutil.copy(Path(spec["folder"]) / name, dest / name)
+            release = nbformat.read(str(course_root / "release" / assignment / name), as_version=4)
+            submitted = nbformat.read(str(Path(spec["folder"]) / name), as_version=4)
+            repaired, changes = repair.restore(submitted, release)
+            result["notes"] += [f"{name}: {c}" for c in changes]
+            result["tampering"] += [f"{name}: {f}" for f in integrity.scan(repaired, release)]
+            nbformat.write(repaired, str(dest / name))
         timestamp = Path(spec["folder"]) / "timestamp.txt"
         if timestamp.is_file():
             shutil.copy(timestamp, dest / "timestamp.txt")
@@ -82,10 +156,17 @@ def grade_job(spec):
         if spec.get("timeout"):
             config.Execute.timeout = int(spec["timeout"])
         api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-        graded = api.autograde(assignment, student, force=True, create=True)
-        if not graded["success"]:
-            result["error"] = _last_line(graded.get("error") or graded.get("log") or "autograde failed")
+        with Budget(spec.get("budget")) as budget:
+            graded = api.autograde(assignment, student, force=True, create=True)
+        if budget.fired:
+            result["error"] = (f"stopped after the wall-clock budget of {spec['budget']} s for the whole "
+                               "submission (an endless or very slow cell?)")
             return result
+        if not graded["success"]:
+            result["error"] = _friendly(f"{graded.get('log', '')}\n{graded.get('error', '')}")
+            return result
+        changed = _gradebook_changed(spec["template_db"], db_url, assignment)
+        result["tampering"] += [f"the gradebook's copy of {c} was changed while the notebook ran" for c in changed]
         feedback = api.generate_feedback(assignment, student, force=True)
         if not feedback["success"]:
             result["notes"].append("feedback could not be generated: " + _last_line(feedback.get("error", "")))
@@ -109,6 +190,28 @@ def grade_job(spec):
         return result
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        result["seconds"] = time.perf_counter() - started
+        result["peak_mb"] = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                                resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+
+
+def _grade_cells(db_url, assignment):
+    """{(notebook, cell): (points or None, checksum of its master source)} of an assignment."""
+    with Gradebook(db_url) as gb:
+        a = gb.find_assignment(assignment)
+        cells = {}
+        for nb in a.notebooks:
+            points = {c.name: c.max_score for c in nb.grade_cells}
+            for c in nb.source_cells:
+                cells[(nb.name, c.name)] = (points.get(c.name), c.checksum)
+        return cells
+
+
+def _gradebook_changed(template_db, db_url, assignment):
+    """Grade cells whose points, code or type differ from the course's: [names] (empty if none)."""
+    before = _grade_cells(f"sqlite:///{template_db}", assignment)
+    after = _grade_cells(db_url, assignment)
+    return sorted(f"{nb}/{cell}" for (nb, cell), v in before.items() if after.get((nb, cell)) != v)
 
 
 def quiet_worker(log_dir):

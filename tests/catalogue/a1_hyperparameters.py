@@ -56,7 +56,7 @@ ANSWERS = [
     Right("dloss_dw", "residual as prediction minus target",
           "r = self.w1 * self.w2 * x - y_true\ndloss_dw1 = 2 * np.mean(self.w2 * x * r)\ndloss_dw2 = 2 * np.mean(self.w1 * x * r)"),
     Right("dloss_dw", "chain rule through the product",
-          "g = 2 * np.mean(x * (self.forward(x) - y_true))\ndloss_dw1, dloss_dw2 = g * self.w2, g * self.w1"),
+          "g = 2 * np.mean(x * (self.w1 * self.w2 * x - y_true))\ndloss_dw1, dloss_dw2 = g * self.w2, g * self.w1"),
     Right("dloss_dw", "python loop over samples",
           "dloss_dw1 = dloss_dw2 = 0.0\nfor xi, yi in zip(x, y_true):\n    e = yi - self.w1 * self.w2 * xi\n"
           "    dloss_dw1 += -2 * self.w2 * xi * e / len(x)\n    dloss_dw2 += -2 * self.w1 * xi * e / len(x)"),

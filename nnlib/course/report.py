@@ -1,0 +1,73 @@
+"""The class report: how the class did per exercise, what went wrong most often, totals."""
+
+import base64
+import html
+import io
+from collections import Counter, defaultdict
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def _png(fig):
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return f'<img src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}">'
+
+
+def _summary(results):
+    means, failures = defaultdict(list), defaultdict(Counter)
+    for r in results:
+        for key, (score, top, by_hand) in r.scores.items():
+            if not by_hand:
+                means[(r.assignment, key)].append((score, top))
+        for gid, message in r.failures.items():
+            failures[(r.assignment, gid)][message.split("\n")[0][:200]] += 1
+    return means, failures
+
+
+def write_report(path, results):
+    """Write an HTML report of `results` ([grade.Result]) to `path`."""
+    means, failures = _summary(results)
+    statuses = Counter(r.status for r in results)
+    parts = ["<html><head><meta charset='utf-8'><title>Class report</title>"
+             "<style>body{font-family:sans-serif;margin:2em}td,th{padding:2px 8px;text-align:left}"
+             "table{border-collapse:collapse}tr:nth-child(even){background:#f2f2f2}</style></head><body>",
+             "<h1>Class report</h1>",
+             "<p>" + ", ".join(f"{n} {html.escape(s)}" for s, n in sorted(statuses.items())) + "</p>"]
+    for assignment in sorted({r.assignment for r in results}):
+        rows = [r for r in results if r.assignment == assignment]
+        parts.append(f"<h2>{html.escape(assignment)} ({len(rows)} submissions)</h2>")
+        parts.append("<table><tr><th>exercise</th><th>mean score</th><th>full marks</th>"
+                     "<th>most common failures</th></tr>")
+        keys = [k for (a, k) in means if a == assignment]
+        for key in keys:
+            scores = means[(assignment, key)]
+            top = scores[0][1]
+            mean = sum(s for s, _ in scores) / len(scores)
+            full = sum(s >= t for s, t in scores)
+            gid = key.split("/")[-1]
+            common = failures.get((assignment, gid), Counter()).most_common(3)
+            listed = "<br>".join(f"{n}&times; {html.escape(m)}" for m, n in common)
+            parts.append(f"<tr><td>{html.escape(gid)}</td><td>{mean:.2f} / {top:g}</td>"
+                         f"<td>{full} of {len(scores)}</td><td>{listed}</td></tr>")
+        parts.append("</table>")
+        totals = [r.auto_score for r in rows]
+        fig, ax = plt.subplots(figsize=(6, 3))
+        ax.hist(totals, bins=min(20, max(5, len(set(totals)))), color="tab:blue")
+        ax.set(xlabel="autograded total", ylabel="students", title=f"{assignment}: totals")
+        parts.append(_png(fig))
+        bad = [r for r in rows if r.status != "graded"]
+        if bad:
+            parts.append("<h3>Submissions that need a look</h3><table><tr><th>student</th><th>status</th>"
+                         "<th>reasons</th></tr>")
+            for r in bad:
+                parts.append(f"<tr><td>{html.escape(r.student)}</td><td>{html.escape(r.status)}</td>"
+                             f"<td>{'<br>'.join(html.escape(x) for x in r.reasons)}</td></tr>")
+            parts.append("</table>")
+    parts.append("</body></html>")
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path
