@@ -151,3 +151,138 @@ def tree_siblings(n_items=8):
     size = n_items // 2
     half = [[j for j in range((i // size) * size, (i // size + 1) * size) if j != i] for i in range(n_items)]
     return sibling, half
+
+
+# ---- handwritten digits for the optimization assignment ----------------------------------------
+
+MNIST_ENV = "NNLIB_MNIST_DIR"
+_MNIST_FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+
+
+def read_idx(path):
+    """One IDX file (optionally gzipped) as a numpy array of its stored dtype and shape.
+
+    IDX: 2 zero bytes, a type byte (0x08 = uint8, ...), the number of dimensions, then one
+    big-endian int32 per dimension and the values (big-endian).
+    """
+    import gzip
+    import os
+
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        raw = fh.read()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+        raise ValueError(f"{path} is not an IDX file (it does not start with two zero bytes)")
+    dtypes = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+    if raw[2] not in dtypes:
+        raise ValueError(f"{path}: unknown IDX value type 0x{raw[2]:02x}")
+    ndim = raw[3]
+    shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">i4", count=ndim, offset=4))
+    values = np.frombuffer(raw, dtype=dtypes[raw[2]], offset=4 + 4 * ndim)
+    if values.size != int(np.prod(shape)):
+        raise ValueError(f"{os.path.basename(str(path))}: header says {shape}, file holds {values.size} values")
+    return values.reshape(shape)
+
+
+def mnist_folder(path=None):
+    """The folder holding the MNIST IDX files: `path`, else $NNLIB_MNIST_DIR, else None."""
+    import os
+
+    return path if path is not None else os.environ.get(MNIST_ENV) or None
+
+
+def load_mnist(path=None):
+    """The real MNIST digits (60,000 + 10,000 images of 28x28) from IDX files on this machine.
+
+    Nothing is downloaded. `path` (or the environment variable NNLIB_MNIST_DIR) names a folder
+    with the four files train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte
+    and t10k-labels-idx1-ubyte (each may end in .gz; torchvision's MNIST/raw folder has them).
+    Pixels are standardised with the TRAINING set's mean and std (one scalar each).
+    Returns X_train (60000, 784) float32 tensor, y_train (60000,) int64 tensor, X_test, y_test.
+    Raises FileNotFoundError that says what to do when the folder or a file is missing.
+    """
+    import os
+
+    import torch
+
+    folder = mnist_folder(path)
+    how = (f"Put the four MNIST IDX files ({', '.join(_MNIST_FILES.values())}, optionally .gz) in a "
+           f"folder and pass it as load_mnist(path=...) or set the environment variable {MNIST_ENV} "
+           "to it. Nothing is downloaded; without them use load_digits() (scikit-learn's digits).")
+    if folder is None:
+        raise FileNotFoundError(f"No MNIST folder given. {how}")
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"MNIST folder {folder!r} does not exist. {how}")
+    arrays = {}
+    for key, name in _MNIST_FILES.items():
+        found = [os.path.join(folder, n) for n in (name, name + ".gz") if os.path.isfile(os.path.join(folder, n))]
+        if not found:
+            raise FileNotFoundError(f"{name}(.gz) is missing from {folder!r}. {how}")
+        arrays[key] = read_idx(found[0])
+    X_train = arrays["train_images"].reshape(len(arrays["train_images"]), -1).astype(np.float32)
+    X_test = arrays["test_images"].reshape(len(arrays["test_images"]), -1).astype(np.float32)
+    mean, std = X_train.mean(), X_train.std()
+    return (torch.from_numpy((X_train - mean) / std), torch.from_numpy(arrays["train_labels"].astype(np.int64)),
+            torch.from_numpy((X_test - mean) / std), torch.from_numpy(arrays["test_labels"].astype(np.int64)))
+
+
+class DigitSet:
+    """A handwritten-digit data set and what the notebooks derive from it.
+
+    name: 'digits' or 'mnist'; X_train, X_test: (N, side*side) float32 tensors (standardised);
+    y_train, y_test: (N,) int64 tensors; side: image side in pixels; in_dim = side * side;
+    n_classes = 10.
+    """
+
+    def __init__(self, name, X_train, y_train, X_test, y_test):
+        self.name = name
+        self.X_train, self.y_train, self.X_test, self.y_test = X_train, y_train, X_test, y_test
+        self.in_dim = int(X_train.shape[1])
+        self.side = int(round(self.in_dim ** 0.5))
+        self.n_classes = 10
+
+    @property
+    def centre_pixel(self):
+        """Flat index of the pixel just above and right of the image centre (378 for 28x28, 28 for 8x8)."""
+        return (self.side // 2 - 1) * self.side + self.side // 2
+
+    def images(self, X):
+        """(N, in_dim) -> (N, side, side) view."""
+        return X.reshape(-1, self.side, self.side)
+
+    def __repr__(self):
+        return (f"DigitSet({self.name!r}: {len(self.y_train)} training and {len(self.y_test)} test images "
+                f"of {self.side}x{self.side} pixels)")
+
+
+def handwritten_digits(name="digits", path=None, test_fraction=0.25, seed=0):
+    """The data set `name` as a DigitSet: 'digits' (scikit-learn's, always there) or 'mnist' (local files).
+
+    path: MNIST folder (else $NNLIB_MNIST_DIR); test_fraction, seed: the digits split (load_digits).
+    """
+    if name == "digits":
+        return DigitSet("digits", *load_digits(test_fraction=test_fraction, seed=seed))
+    if name == "mnist":
+        return DigitSet("mnist", *load_mnist(path))
+    raise ValueError(f"handwritten_digits: name must be 'digits' or 'mnist', got {name!r}")
+
+
+from nnlib.reference import reference  # noqa: E402
+
+
+@reference
+def sample_minibatch(input_data, target_data, num_points=100):
+    """A minibatch of `num_points` examples drawn i.i.d. (with replacement) with torch's global RNG.
+
+    input_data: (N, ...) tensor; target_data: (N,) tensor; the same indices pick both.
+    Returns batch_inputs (num_points, ...), batch_targets (num_points,).
+    """
+    import torch
+
+    batch_indices = torch.randint(len(input_data), size=(num_points,))
+    return input_data[batch_indices], target_data[batch_indices]

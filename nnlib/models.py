@@ -342,3 +342,90 @@ def he_normal_(model):
     import torch
 
     return _init_linear(model, lambda fi, fo, shape: torch.randn(shape) * np.sqrt(2.0 / fi))
+
+
+# ---- torch classifiers (optimization assignment) -----------------------------------------------
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
+
+
+class MLP(nn.Module):
+    """Multi-layer perceptron classifier with ReLU hidden layers and a log-softmax output.
+
+    in_dim: int, input size (each example is flattened to in_dim values);
+    out_dim: int, number of classes; hidden_dims: list of ints (empty: a linear model);
+    use_bias: bool. forward: (N, ...) tensor with N * in_dim values -> (N, out_dim) log-probabilities.
+    The layers are in `self.main` (nn.Sequential), so a linear model's weight is main[0].weight.
+    """
+
+    def __init__(self, in_dim=784, out_dim=10, hidden_dims=(), use_bias=True):
+        super().__init__()
+        self.in_dim, self.out_dim = int(in_dim), int(out_dim)
+        sizes = [self.in_dim, *[int(h) for h in hidden_dims], self.out_dim]
+        layers = []
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers.append(nn.Linear(a, b, bias=use_bias))
+            if i < len(sizes) - 2:
+                layers.append(nn.ReLU())
+        self.main = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return F.log_softmax(self.main(x.reshape(-1, self.in_dim)), dim=1)
+
+
+def random_update(model, noise_scale=0.1, normalized=False):
+    """Add noise_scale * N(0, 1) noise to every parameter of `model` in place (torch's global RNG).
+
+    normalized: divide each noise tensor by its norm first.
+    """
+    with torch.no_grad():
+        for par in model.parameters():
+            noise = torch.randn_like(par)
+            if normalized:
+                noise /= torch.norm(noise)
+            par += noise_scale * noise
+
+
+def parameter_count(model):
+    """Number of scalar parameters of a torch module."""
+    return sum(p.numel() for p in model.parameters())
+
+
+BENCHMARK_HIDDEN = (200, 100, 50)
+
+
+def benchmark_path(dataset_name):
+    """Where the benchmark classifier of a data set ('digits' or 'mnist') is stored."""
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent / "assets" / f"{dataset_name}_benchmark_mlp.npz"
+
+
+def save_benchmark(model, dataset_name):
+    """Store an MLP's parameters as float16 in a compressed .npz (see benchmark_path)."""
+    path = benchmark_path(dataset_name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {name: p.detach().cpu().numpy().astype(np.float16) for name, p in model.state_dict().items()}
+    arrays["in_dim"] = np.array(model.in_dim)
+    arrays["hidden_dims"] = np.array([m.out_features for m in model.main if isinstance(m, nn.Linear)][:-1])
+    np.savez_compressed(path, **arrays)
+    return path
+
+
+def load_benchmark(dataset_name="digits"):
+    """The pre-trained benchmark MLP of a data set (float32, eval mode).
+
+    Made by `python benchmarks/make_benchmark_model.py --data NAME` (deterministic, seconds on
+    a CPU); digits' is shipped with nnlib. Raises FileNotFoundError saying how to make it.
+    """
+    path = benchmark_path(dataset_name)
+    if not path.is_file():
+        raise FileNotFoundError(f"no benchmark model for {dataset_name!r} at {path}. Make it with "
+                                f"`python benchmarks/make_benchmark_model.py --data {dataset_name}`.")
+    stored = np.load(path)
+    model = MLP(in_dim=int(stored["in_dim"]), out_dim=10, hidden_dims=[int(h) for h in stored["hidden_dims"]])
+    state = {k: torch.from_numpy(stored[k].astype(np.float32)) for k in model.state_dict()}
+    model.load_state_dict(state)
+    return model.eval()

@@ -483,3 +483,138 @@ def plot_validation_curves(histories):
     ax.legend()
     ax.grid(alpha=0.3)
     plt.show()
+
+
+# ---- optimization of digit classifiers (optimization assignment) -------------------------------
+
+def plot_digit_examples(images, labels, annotate=True):
+    """Images (k, side, side) with their labels, each pixel's value written on it when annotate."""
+    images = np.asarray(images)
+    k = len(images)
+    fig, axs = plt.subplots(1, k, figsize=(4 * k, 4))
+    for ax, image, label in zip(np.atleast_1d(axs), images, labels):
+        ax.matshow(image, cmap="gray_r")
+        if annotate and image.shape[0] <= 12:
+            for (i, j), z in np.ndenumerate(image):
+                ax.text(j, i, f"{z:.1f}", ha="center", va="center", fontsize=7, c="steelblue")
+        ax.set_title(f"Label: {int(label)}")
+        ax.axis("off")
+    plt.show()
+
+
+def plot_class_filters(weight, side):
+    """The rows of a linear classifier's weight matrix (n_classes, side*side) as side x side images."""
+    weight = np.asarray(weight)
+    fig, axs = plt.subplots(1, len(weight), figsize=(1.5 * len(weight), 2.2))
+    for class_id, (ax, row) in enumerate(zip(axs, weight)):
+        ax.imshow(row.reshape(side, side), cmap="gray_r")
+        ax.set_title(f"Class {class_id}")
+        ax.axis("off")
+    plt.show()
+
+
+def plot_param_distance(best, trajs, labels, styles, use_log=True, ylim=(-12.0, 1.5)):
+    """Distance of each of two parameters to the optimum, along each trajectory.
+
+    best: (2,) optimum; trajs: list of (T, >=2) arrays (columns: weight, bias, ...);
+    use_log: natural log of the distance (plus 1e-16).
+    """
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for traj, style, label in zip(trajs, styles, labels):
+        for col, name, marker in ((0, "weight", None), (1, "bias", "x")):
+            d = np.abs(traj[:, col] - best[col])
+            if use_log:
+                d = np.log(1e-16 + d)
+            ax.plot(d, style, marker=marker, markevery=max(len(d) // 15, 1), label=f"{name} - {label}")
+    ax.set_xlabel("Iteration")
+    if use_log:
+        ax.set_ylabel("log distance to optimum (per dimension)")
+        ax.set_ylim(*ylim)
+    else:
+        ax.set_ylabel("distance to optimum (per dimension)")
+    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5))
+    fig.tight_layout()
+    plt.show()
+
+
+def plot_surface_trajectories(U, V, Z, best, trajs, labels, colors):
+    """Loss surface Z over the (weight, bias) grid U, V with trajectories and the optimum.
+
+    trajs: list of (T, 3) arrays of (weight, bias, loss); best: (2,) optimum.
+    """
+    from matplotlib.lines import Line2D
+
+    fig = plt.figure(figsize=(8, 6))
+    ax = fig.add_subplot(1, 1, 1, projection="3d")
+    ax.view_init(45, -130)
+    ax.plot_surface(U, V, Z, cmap=plt.cm.coolwarm, linewidth=0, antialiased=True, alpha=0.5)
+    for traj, c in zip(trajs, colors):
+        ax.plot3D(*traj[:, :3].T, c, linewidth=0.5)
+        ax.scatter3D(*traj[:, :3].T, s=2, c=c)
+    ax.scatter(best[0], best[1], Z.min(), marker="*", s=120, c="lime")
+    handles = [Line2D([0], [0], color=c, linewidth=3, linestyle="--") for c in colors]
+    handles.append(Line2D([0], [0], color="lime", linewidth=0, marker="*"))
+    ax.legend(handles, list(labels) + ["Optimum"], loc="upper left")
+    ax.set_xlabel("Weight")
+    ax.set_ylabel("Bias")
+    ax.set_zlabel("Loss", rotation=90)
+    plt.show()
+
+
+def plot_overparam(losses, ylim=(0, 3)):
+    """One loss curve per initialisation. losses: (num_inits, T)."""
+    fig, ax = plt.subplots(figsize=(5, 4))
+    for curve in np.atleast_2d(losses):
+        ax.plot(curve)
+    ax.set(xlabel="Iteration", ylabel="Loss", ylim=ylim)
+    plt.show()
+
+
+def plot_computation_times(num_points, times):
+    """Forward and backward seconds against the number of examples. times: (len(num_points), 2)."""
+    fig, ax = plt.subplots(figsize=(5, 4))
+    ax.plot(num_points, times[:, 0], label="Forward")
+    ax.plot(num_points, times[:, 1], label="Backward")
+    ax.set(xlabel="Number of data points", ylabel="Seconds")
+    ax.legend()
+    plt.show()
+
+
+def plot_minibatch_runs(history):
+    """Minibatch loss against wall-clock seconds, one panel per batch size.
+
+    history: {batch_size: (T, 2) array of (seconds, loss)}.
+    """
+    fig, axs = plt.subplots(1, len(history), figsize=(3.5 * len(history), 3))
+    for ax, (batch_size, run) in zip(np.atleast_1d(axs), history.items()):
+        ax.plot(run[:, 0], run[:, 1], alpha=0.8)
+        ax.set_title(f"Batch size: {batch_size} ({len(run)} steps)")
+        ax.set(xlabel="Seconds", ylabel="Loss")
+    fig.tight_layout()
+    plt.show()
+
+
+def plot_optimizer_comparison(history, ylim=(0, 2.5)):
+    """Minibatch loss per iteration, one panel per optimizer. history: {name: (T,) losses}."""
+    fig, axs = plt.subplots(1, len(history), figsize=(3.3 * len(history), 3))
+    for ax, (name, losses) in zip(np.atleast_1d(axs), history.items()):
+        ax.plot(losses, alpha=0.8)
+        ax.set_title(name)
+        ax.set(xlabel="Iteration", ylabel="Loss", ylim=ylim)
+    fig.tight_layout()
+    plt.show()
+
+
+def plot_training_metrics(metrics):
+    """Training (per step) and validation (at metrics['val_idx']) loss and accuracy.
+
+    metrics: dict with lists 'train_loss', 'train_acc', 'val_loss', 'val_acc', 'val_idx'.
+    """
+    fig, axs = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, key, label in ((axs[0], "loss", "Loss"), (axs[1], "acc", "Accuracy")):
+        ax.plot(metrics["train_" + key], alpha=0.8, label="Train")
+        ax.plot(metrics["val_idx"], metrics["val_" + key], label="Valid")
+        ax.set(xlabel="Iteration", ylabel=label)
+        ax.legend()
+    fig.tight_layout()
+    plt.show()

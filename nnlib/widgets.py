@@ -174,3 +174,155 @@ def dense_net_widget():
         plots.draw_neural_net([5] + [nodes] * hidden_layers + [5], weight_count=True)
     return w.interact(show, hidden_layers=_slider("int", "hidden layers", min=0, max=6, value=2),
                       nodes=_slider("int", "nodes", min=1, max=12, value=6))
+
+
+# ---- optimization of digit classifiers (optimization assignment) -------------------------------
+
+def _run_once(fn, **controls):
+    """An interactive demo with a Run button, drawn once now with the default values."""
+    ui = w.interactive(fn, {"manual": True, "manual_name": "Run"}, **controls)
+    display(ui)
+    ui.update()
+    return ui
+
+
+def _hidden(text):
+    return [int(s) for s in str(text).split(",") if s.strip()]
+
+
+def momentum_widget(eval_fn, best, surface, gradient_update, momentum_update, inits=(2.5, 3.7)):
+    """Gradient descent against momentum on a two-parameter loss, from `inits`.
+
+    eval_fn(u, v): the loss; best: (2,) its minimiser; surface: (U, V, Z) grid for the 3-D plot;
+    gradient_update, momentum_update: update functions (nnlib.optim interface).
+    Sliders: steps, learning rate, beta. Shows the distance to the optimum per parameter and the
+    trajectories on the surface.
+    """
+    from nnlib import optim, runtime
+
+    labels, colors, styles = ["GD", "Momentum"], ["black", "red"], ["-", "--"]
+
+    def show(max_steps, lr, beta):
+        trajs = [optim.run_optimizer(list(inits), eval_fn, gradient_update, max_steps, {"lr": lr}),
+                 optim.run_optimizer(list(inits), eval_fn, momentum_update, max_steps, {"lr": lr, "beta": beta})]
+        plots.plot_param_distance(best, trajs, labels, styles, use_log=True)
+        plots.plot_surface_trajectories(*surface, best, trajs, labels, colors)
+
+    return _run_once(
+        show,
+        max_steps=w.IntSlider(value=100 if runtime.grading() else 300, min=50, max=500, step=5,
+                              description="steps", continuous_update=False),
+        lr=w.FloatLogSlider(value=1e-1, min=-3, max=0.7, step=0.1, description="lr", continuous_update=False),
+        beta=w.FloatSlider(value=0.9, min=0.0, max=1.0, step=0.01, description="beta", continuous_update=False),
+    )
+
+
+def overparam_widget(X, y, gradient_update, in_dim, out_dim=10):
+    """Full-batch training of several slightly perturbed copies of one MLP: how far apart do they end?
+
+    X, y: the training data; gradient_update: update function; in_dim, out_dim: the MLP's sizes.
+    """
+    import torch
+
+    from nnlib import analysis, models, runtime
+
+    quick = runtime.grading()
+
+    def show(max_steps, hidden_dims, lr, num_inits):
+        base_model = models.MLP(in_dim=in_dim, out_dim=out_dim, hidden_dims=_hidden(hidden_dims))
+        losses = analysis.overparam_runs(base_model, X, y, gradient_update, max_steps=max_steps, lr=lr,
+                                         num_inits=num_inits, progressbar=not quick)
+        plots.plot_overparam(losses)
+        print(f"Number of parameters in the model: {models.parameter_count(base_model)}")
+
+    torch.manual_seed(2021)
+    return _run_once(
+        show,
+        max_steps=w.IntSlider(value=40 if quick else 150, min=20 if quick else 50, max=500, step=5,
+                              description="steps", continuous_update=False),
+        hidden_dims=w.Dropdown(options=["10", "20, 20", "100, 100"], value="10", description="hidden"),
+        lr=w.FloatLogSlider(value=5e-2, min=-3, max=0, step=0.1, description="lr", continuous_update=False),
+        num_inits=w.IntSlider(value=3 if quick else 7, min=3 if quick else 5, max=10, step=1,
+                              description="inits", continuous_update=False),
+    )
+
+
+def computation_widget(X, y, in_dim, out_dim=10):
+    """Seconds of a forward and a backward pass against the number of examples, for a few MLPs."""
+    from nnlib import analysis, models, runtime
+
+    quick = runtime.grading()
+    n = len(y)
+    sizes = [k for k in (1, 5, 10, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000) if k < n] + [n]
+
+    def show(hidden_dims):
+        model = models.MLP(in_dim=in_dim, out_dim=out_dim, hidden_dims=_hidden(hidden_dims))
+        times = analysis.computation_times(model, X, y, sizes, repeats=1 if quick else 5)
+        plots.plot_computation_times(sizes, times)
+
+    return w.interact(show, hidden_dims=w.Dropdown(options=["1", "100", "50, 50"], value="100",
+                                                   description="hidden"))
+
+
+def minibatch_widget(X, y, sample_minibatch, gradient_update, in_dim, out_dim=10):
+    """SGD with several minibatch sizes, each for the same wall-clock budget (seconds).
+
+    Text boxes: comma-separated batch sizes and learning rates; dropdown: the budget per batch
+    size. While grading, every run gets 0.2 s whatever the dropdown says.
+    """
+    import torch
+
+    from nnlib import analysis, models, runtime
+
+    quick = runtime.grading()
+
+    def show(batch_sizes, lrs, time_budget):
+        sizes = _hidden(batch_sizes)
+        rates = [float(s) for s in str(lrs).split(",") if s.strip()]
+        if len(rates) != len(sizes):
+            print(f"give one learning rate per batch size: {len(sizes)} sizes, {len(rates)} rates")
+            return
+        base_model = models.MLP(in_dim=in_dim, out_dim=out_dim, hidden_dims=[100, 100])
+        budget = 0.2 if quick else float(time_budget)
+        history = analysis.minibatch_runs(base_model, X, y, sample_minibatch, gradient_update, sizes, rates,
+                                          budget, progressbar=not quick)
+        plots.plot_minibatch_runs(history)
+
+    torch.manual_seed(2021)
+    return _run_once(
+        show,
+        batch_sizes=w.Text(value="20, 250, 1000", description="batch sizes"),
+        lrs=w.Text(value="5e-3, 5e-3, 5e-3", description="lrs"),
+        time_budget=w.Dropdown(options=["2.5", "5", "10"], value="2.5", description="seconds"),
+    )
+
+
+def compare_optimizers_widget(X, y, sample_minibatch, gradient_update, momentum_update, rmsprop_update,
+                              in_dim, out_dim=10):
+    """SGD, momentum (beta 0.9) and RMSprop (alpha 0.8) on the same minibatches of an MLP [100, 100]."""
+    import torch
+
+    from nnlib import analysis, models, runtime
+
+    quick = runtime.grading()
+
+    def show(batch_size, lr, max_steps):
+        optimizers = {
+            "SGD": (gradient_update, {"lr": lr}),
+            "Momentum": (momentum_update, {"lr": lr, "beta": 0.9}),
+            "RMSprop": (rmsprop_update, {"lr": lr, "alpha": 0.8}),
+        }
+        base_model = models.MLP(in_dim=in_dim, out_dim=out_dim, hidden_dims=[100, 100])
+        history = analysis.optimizer_runs(base_model, X, y, sample_minibatch, optimizers, batch_size, max_steps,
+                                          progressbar=not quick)
+        plots.plot_optimizer_comparison(history)
+
+    torch.manual_seed(2021)
+    return _run_once(
+        show,
+        batch_size=w.IntSlider(value=135, min=25, max=250, step=5, description="batch size",
+                               continuous_update=False),
+        lr=w.FloatLogSlider(value=2e-3, min=-5, max=0, step=0.1, description="lr", continuous_update=False),
+        max_steps=w.IntSlider(value=30 if quick else 275, min=30 if quick else 50, max=500, step=5,
+                              description="steps", continuous_update=False),
+    )
