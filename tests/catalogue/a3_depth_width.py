@@ -178,7 +178,7 @@ ANSWERS = [
                "models.make_MLP(n_in, W_teacher, D_teacher)", "models.make_MLP(n_in=n_in, W=W_teacher, D=D_teacher)")),
     # ---- deep_student
     Wrong("deep_student", "a new student for every phase",
-          _sub(_DEEP, "for phase in range(4):\n", "for phase in range(4):\n    student = models.make_MLP(n_in, W_student, D_student)\n"),
+          _sub(_DEEP, "for phase in range(4):\n", "for phase in range(4):\n    student = models.make_MLP(n_in, 5, 5)\n"),
           message="same student"),
     Wrong("deep_student", "error on the training set",
           _sub(_DEEP, "compute_loss(student, X_test, y_test)", "compute_loss(student, X_train, y_train)")),
