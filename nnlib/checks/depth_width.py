@@ -533,9 +533,8 @@ def selfcheck_deep_student(ns):
         if start > 1.5 * end:
             fail(f"the loss jumps from {end:.3g} to {start:.3g} when phase {k + 1} starts: every phase should go "
                  "on training the same student")
-    initial = Es[0] / float(ns["y_train"].var())
-    if not expected < 0.5 * initial:
-        fail(f"training should at least halve the relative error; it went {initial:.3g} -> {expected:.3g}")
+    if not Es[-1] < Es[0]:
+        fail(f"the training loss should fall over the four phases; it went {Es[0]:.3g} -> {Es[-1]:.3g}")
     print(f"relative test error of the deep student: {expected:.3g}")
     passed("the deep student is trained in four phases and its test error is what loss_deep says")
 

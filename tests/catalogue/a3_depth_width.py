@@ -107,15 +107,15 @@ ANSWERS = [
           "param = next(net.parameters())\ntorch.nn.init.normal_(param, std=sigma / np.sqrt(param.shape[1]))"),
     Right("initialize_layers", "in-place tensor method under no_grad",
           "with torch.no_grad():\n    for p in net.parameters():\n        p.normal_(0.0, sigma / p.shape[1] ** 0.5)"),
+    Right("initialize_layers", "numpy draws copied in",
+          "with torch.no_grad():\n    for p in net.parameters():\n"
+          "        p.copy_(torch.from_numpy(np.random.normal(0, sigma / np.sqrt(p.shape[1]), size=tuple(p.shape))))"),
     Right("initialize_layers", "over the Linear modules, nn.init with in_features",
           "for layer in net:\n    if isinstance(layer, torch.nn.Linear):\n"
           "        torch.nn.init.normal_(layer.weight, 0.0, sigma / np.sqrt(layer.in_features))"),
     Right("initialize_layers", "copy_ of scaled randn_like",
           "with torch.no_grad():\n    for p in net.parameters():\n"
           "        p.copy_(torch.randn_like(p) * sigma / np.sqrt(p.shape[1]))"),
-    Right("initialize_layers", "numpy draws copied in",
-          "with torch.no_grad():\n    for p in net.parameters():\n"
-          "        p.copy_(torch.from_numpy(np.random.normal(0, sigma / np.sqrt(p.shape[1]), size=tuple(p.shape))))"),
     # ---- make_data
     Wrong("make_data", "uniform instead of normal inputs", "X = torch.rand(n_examples, n_in)\ny = net(X).detach()",
           message="standard normal"),
