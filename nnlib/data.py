@@ -286,3 +286,23 @@ def sample_minibatch(input_data, target_data, num_points=100):
 
     batch_indices = torch.randint(len(input_data), size=(num_points,))
     return input_data[batch_indices], target_data[batch_indices]
+
+
+# ---- teacher-student data (depth vs width) ------------------------------------------------------
+
+from nnlib.reference import reference as _reference  # noqa: E402
+
+
+@_reference
+def make_data(net, n_in, n_examples):
+    """Inputs X ~ N(0, I) of shape (n_examples, n_in) and the teacher's outputs y = net(X), detached.
+
+    Draws from torch's global generator. net: torch module taking (N, n_in) -> (N, 1).
+    Returns X: (n_examples, n_in) float32 tensor, y: (n_examples, 1) float32 tensor without grad.
+    """
+    import torch
+
+    X = torch.randn(n_examples, n_in)
+    with torch.no_grad():
+        y = net(X)
+    return X, y

@@ -429,3 +429,57 @@ def load_benchmark(dataset_name="digits"):
     state = {k: torch.from_numpy(stored[k].astype(np.float32)) for k in model.state_dict()}
     model.load_state_dict(state)
     return model.eval()
+
+
+# ---- depth vs width: bias-free multilayer perceptrons (torch) ----------------------------------
+
+def _activation(nonlin):
+    """A fresh activation module for the name `nonlin` ('tanh' or 'relu')."""
+    from torch import nn
+
+    modules = {"tanh": nn.Tanh, "relu": nn.ReLU}
+    if nonlin not in modules:
+        raise ValueError(f"make_MLP: nonlin must be 'tanh' or 'relu', got {nonlin!r}")
+    return modules[nonlin]()
+
+
+def make_MLP(n_in, W, D, nonlin="tanh"):
+    """A bias-free fully connected network n_in -> W -> ... -> W -> 1, as an nn.Sequential.
+
+    The input counts as a layer: depth D has D - 1 hidden layers of W units each, so D = 2 is one
+    hidden layer, D = 3 two hidden layers, and so on. Every hidden linear layer is followed by
+    its own activation module ('tanh' or 'relu'); the output layer is linear.
+    n_in, W: ints >= 1; D: int >= 2. Takes inputs of shape (N, n_in) to outputs (N, 1).
+    Weights start with torch's default initialization (see `initialize_layers`).
+    """
+    from torch import nn
+
+    for name, value, low in (("n_in", n_in, 1), ("W", W, 1), ("D", D, 2)):
+        if not (isinstance(value, (int, np.integer)) and value >= low):
+            raise ValueError(f"make_MLP: {name} must be an integer >= {low}, got {value!r}")
+    layers = [nn.Linear(int(n_in), int(W), bias=False), _activation(nonlin)]
+    for _ in range(int(D) - 2):
+        layers += [nn.Linear(int(W), int(W), bias=False), _activation(nonlin)]
+    layers.append(nn.Linear(int(W), 1, bias=False))
+    return nn.Sequential(*layers)
+
+
+@reference
+def get_num_params(n_in, W, D):
+    """Number of weights of make_MLP(n_in, W, D): input n_in*W, (D-2) hidden W*W, output W. -> int."""
+    return n_in * W + (D - 2) * W ** 2 + W
+
+
+@reference
+def initialize_layers(net, sigma):
+    """Redraw every weight matrix of `net` in place from N(0, (sigma / sqrt(fan_in))^2).
+
+    fan_in is the number of inputs of the layer, the matrix's second dimension (a Linear layer's
+    weight has shape (out, in)). Draws from torch's global generator in parameter order, as
+    `nn.init.normal_` does. net: torch module whose parameters are all matrices; sigma: float > 0.
+    """
+    import torch
+
+    with torch.no_grad():
+        for param in net.parameters():
+            param.normal_(0.0, sigma / np.sqrt(param.shape[1]))

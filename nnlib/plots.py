@@ -272,15 +272,22 @@ def plot_activations(functions, z=np.linspace(-6, 6, 241)):
         ax.set(title=name, xlabel="z")
         ax.grid(alpha=0.3)
     axes[0][0].legend(loc="upper left")
+
+
+# ---- depth vs width ---------------------------------------------------------------------------
+
+def plot_loss(losses, title="Training loss (mean squared error)", phases=1, log=False, c="r"):
+    """Loss per epoch. losses: (T,) array; phases: equal training phases to mark with dotted
+    lines; log: log-scaled loss axis; c: line colour."""
+    losses = np.asarray(losses, dtype=float).ravel()
+    fig, ax = plt.subplots(figsize=(9, 4))
+    ax.plot(losses, color=c)
+    if log:
+        ax.set_yscale("log")
+    for k in range(1, int(phases)):
+        ax.axvline(k * len(losses) / phases, c="grey", ls=":", lw=1)
+    ax.set(xlabel="epochs", ylabel="mean squared error", title=title)
     fig.tight_layout()
-    plt.show()
-
-
-def plot_loss(loss_array, title="Training loss (mean squared error)", c="r"):
-    """Loss per epoch. loss_array: (T,) array."""
-    fig, ax = plt.subplots(figsize=(10, 4.5))
-    ax.plot(loss_array, color=c)
-    ax.set(xlabel="Epoch", ylabel="MSE", title=title)
     plt.show()
 
 
@@ -366,6 +373,26 @@ def plot_decision_boundaries(hidden_layers=(1, 2, 3), width=10, seed=0):
             ax.set_title(f"{act}, {depth} hidden: test acc {mlp.score(X_te, y_te):.2f}", fontsize=9)
             ax.set_xticks([])
             ax.set_yticks([])
+
+
+def plot_error_vs_width(widths, test_errors, train_errors, fit=None):
+    """Final relative errors against student width on log-log axes.
+
+    widths: (K,) ints; test_errors: (K,) floats; train_errors: (K,) final values or (K, T) curves
+    (their last column is used); fit: optional (slope, intercept) of log error = slope log width +
+    intercept, drawn as a dashed line.
+    """
+    widths = np.asarray(widths, dtype=float)
+    train = np.asarray(train_errors, dtype=float)
+    train = train[:, -1] if train.ndim == 2 else train
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    ax.loglog(widths, test_errors, "o-", label="test")
+    ax.loglog(widths, train, "s-", label="train")
+    if fit is not None:
+        w = np.geomspace(widths.min(), widths.max(), 50)
+        ax.loglog(w, np.exp(fit[1]) * w ** fit[0], "k--", lw=1, label=f"fit, slope {fit[0]:.2f}")
+    ax.set(xlabel="width of the hidden layer", ylabel="relative error", title="Shallow students")
+    ax.legend()
     fig.tight_layout()
     plt.show()
 
@@ -415,6 +442,25 @@ def plot_ills_sv_twin(ill_array, sv_array, ill_label):
     ax.set_ylabel(ill_label, c="r")
     ax.tick_params(axis="y", labelcolor="r")
     _modes_axis(ax, sv_array)
+
+
+def plot_student_vs_teacher(train_errors, y_teacher, y_student):
+    """Relative training error per epoch, and the student's test outputs against the teacher's.
+
+    train_errors: (T,) array; y_teacher, y_student: (N,) or (N, 1) arrays or tensors.
+    """
+    def flat(v):
+        return np.asarray(v.detach() if hasattr(v, "detach") else v, dtype=float).ravel()
+
+    y_t, y_s = flat(y_teacher), flat(y_student)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
+    axes[0].semilogy(np.asarray(train_errors, dtype=float).ravel(), c="m")
+    axes[0].set(xlabel="epochs", ylabel="relative training error")
+    axes[1].scatter(y_t, y_s, s=6, alpha=0.5)
+    low, high = min(y_t.min(), y_s.min()), max(y_t.max(), y_s.max())
+    axes[1].plot([low, high], [low, high], "k--", lw=1)
+    axes[1].set(xlabel="teacher output", ylabel="student output", title="test set")
+    axes[1].ticklabel_format(style="sci", scilimits=(-2, 2))
     fig.tight_layout()
     plt.show()
 
@@ -616,5 +662,28 @@ def plot_training_metrics(metrics):
         ax.plot(metrics["val_idx"], metrics["val_" + key], label="Valid")
         ax.set(xlabel="Iteration", ylabel=label)
         ax.legend()
+
+
+def plot_layer_trajectories(layer, trajectories, titles=("$\\sigma = 2$ (chaotic)", "$\\sigma = 0.4$ (quasi-linear)")):
+    """The circle's image in one hidden layer of each network, projected to 3-D.
+
+    layer: int index of the hidden layer; trajectories: list of (L, P, 3) arrays (one per network,
+    see analysis.circle_trajectories). Segments are coloured by the angle on the circle.
+    """
+    from mpl_toolkits.mplot3d.art3d import Line3DCollection
+
+    fig = plt.figure(figsize=(11, 5))
+    fig.suptitle(f"hidden layer {layer + 1}")
+    for i, (traj, title) in enumerate(zip(trajectories, titles)):
+        pts = np.asarray(traj[layer])
+        ax = fig.add_subplot(1, len(trajectories), i + 1, projection="3d")
+        segments = np.stack([pts[:-1], pts[1:]], axis=1)
+        colors = plt.cm.hsv(np.linspace(0, 1, len(segments)))
+        ax.add_collection3d(Line3DCollection(segments, colors=colors, linewidths=1.5))
+        span = [(pts[:, k].min(), pts[:, k].max()) for k in range(3)]
+        ax.set(xlim=span[0], ylim=span[1], zlim=span[2], title=title)
+        ax.set_xticklabels([])
+        ax.set_yticklabels([])
+        ax.set_zticklabels([])
     fig.tight_layout()
     plt.show()

@@ -326,3 +326,19 @@ def compare_optimizers_widget(X, y, sample_minibatch, gradient_update, momentum_
         max_steps=w.IntSlider(value=30 if quick else 275, min=30 if quick else 50, max=500, step=5,
                               description="steps", continuous_update=False),
     )
+
+
+# ---- depth vs width: expressivity of random deep nets --------------------------------------------
+
+def expressivity_widget(W=100, D=20, P=400, sigmas=(2.0, 0.4), seed=42):
+    """Slider over the hidden layers of two random deep tanh nets fed with a circle of P points.
+
+    The nets (make_MLP(2, W, D), weights N(0, sigma^2 / fan_in) for each sigma) and a random 3-D
+    projection are drawn once (analysis.circle_trajectories); the slider picks the hidden layer.
+    """
+    trajectories = analysis.circle_trajectories(W=W, D=D, P=P, sigmas=sigmas, seed=seed)
+    titles = [f"$\\sigma = {s:g}$" for s in sigmas]
+
+    def show(layer):
+        plots.plot_layer_trajectories(layer, trajectories, titles=titles)
+    return w.interact(show, layer=_slider("int", "layer", min=0, max=D - 2, step=1, value=0))

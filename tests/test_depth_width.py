@@ -1,0 +1,183 @@
+"""The depth-vs-width helpers against independent references: parameter counts, statistics,
+torch.optim.Adam, autograd, and the course's quoted numbers."""
+
+import copy
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from nnlib import analysis, data, models, plots, widgets  # noqa: E402
+from nnlib.checks import CheckFailed  # noqa: E402
+from nnlib.checks import depth_width as check  # noqa: E402
+
+
+@pytest.mark.parametrize("nonlin, act", [("tanh", torch.nn.Tanh), ("relu", torch.nn.ReLU)])
+def test_make_mlp_builds_both_nonlinearities(nonlin, act):
+    """Does make_MLP build D - 1 bias-free hidden layers with the asked activation (relu included)?"""
+    net = models.make_MLP(4, 6, 4, nonlin=nonlin)
+    linears = [m for m in net if isinstance(m, torch.nn.Linear)]
+    assert [tuple(m.weight.shape) for m in linears] == [(6, 4), (6, 6), (6, 6), (1, 6)]
+    assert all(m.bias is None for m in linears)
+    assert sum(isinstance(m, act) for m in net) == 3
+    assert net(torch.randn(7, 4)).shape == (7, 1)
+
+
+def test_relu_net_computes_relu():
+    """Is the relu network's output the hand-computed W2 relu(W1 x)?"""
+    net = models.make_MLP(3, 5, 2, nonlin="relu")
+    x = torch.randn(10, 3)
+    w1, w2 = (m.weight for m in net if isinstance(m, torch.nn.Linear))
+    expected = torch.clamp(x @ w1.T, min=0) @ w2.T
+    torch.testing.assert_close(net(x), expected)
+
+
+def test_make_mlp_rejects_bad_arguments():
+    """Are an unknown nonlinearity and a depth below 2 refused with a clear error?"""
+    with pytest.raises(ValueError, match="nonlin"):
+        models.make_MLP(2, 3, 2, nonlin="sigmoid")
+    with pytest.raises(ValueError, match="D must be"):
+        models.make_MLP(2, 3, 1)
+
+
+@pytest.mark.parametrize("n_in, W, D", [(10, 3, 2), (5, 5, 5), (1, 1, 2), (7, 13, 9)])
+def test_parameter_count_matches_the_built_model(n_in, W, D):
+    """Does get_num_params equal the number of elements of the model's parameters?"""
+    assert models.get_num_params(n_in, W, D) == sum(p.numel() for p in models.make_MLP(n_in, W, D).parameters())
+
+
+def test_course_values_are_reproduced():
+    """Do the references give the course's printed values 33, 0.609, 1.927 and 0.19076240062713623?"""
+    assert models.get_num_params(10, 3, 2) == 33
+    torch.manual_seed(42)
+    net = models.make_MLP(10, 3, 2)
+    torch.manual_seed(42)
+    models.initialize_layers(net, 1)
+    assert abs(next(net.parameters())[0][0].item() - 0.609) < 1e-3
+    torch.manual_seed(42)
+    X, _ = data.make_data(net, 10, 100)
+    assert abs(X[0][0].item() - 1.927) < 1e-3
+    torch.manual_seed(-1)
+    teacher = models.make_MLP(5, 5, 5)
+    models.initialize_layers(teacher, 2)
+    data.make_data(teacher, 5, 4000)
+    X_test, _ = data.make_data(teacher, 5, 1000)
+    assert X_test[0][0].item() == 0.19076240062713623
+
+
+def test_initialization_is_nn_init_normal():
+    """Does initialize_layers draw exactly what nn.init.normal_ with std sigma/sqrt(fan-in) draws?"""
+    a, b = models.make_MLP(6, 40, 4), models.make_MLP(6, 40, 4)
+    torch.manual_seed(3)
+    models.initialize_layers(a, 1.7)
+    torch.manual_seed(3)
+    for p in b.parameters():
+        torch.nn.init.normal_(p, std=1.7 / np.sqrt(p.shape[1]))
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert torch.equal(p, q) and p.requires_grad
+
+
+def test_initialization_statistics():
+    """Is each layer's sample standard deviation within 3% of sigma/sqrt(fan-in)? (ratio printed)"""
+    net = models.make_MLP(50, 400, 3)
+    models.initialize_layers(net, 2.0)
+    for p in list(net.parameters())[:2]:
+        ratio = p.detach().std().item() / (2.0 / np.sqrt(p.shape[1]))
+        print(f"shape {tuple(p.shape)}: std ratio {ratio:.4f}")
+        assert abs(ratio - 1) < 0.03
+
+
+def test_make_data_is_detached_and_standard_normal():
+    """Are the targets detached outputs of the net and the inputs standard normal?"""
+    net = models.make_MLP(3, 8, 3)
+    X, y = data.make_data(net, 3, 20000)
+    assert X.shape == (20000, 3) and y.shape == (20000, 1) and not y.requires_grad
+    torch.testing.assert_close(y, net(X).detach())
+    assert abs(X.mean().item()) < 0.03 and abs(X.std().item() - 1) < 0.03
+
+
+def test_train_model_matches_torch_adam_step_by_step():
+    """Do train_model's losses and weights match a hand-written loop with torch.optim.Adam and autograd?"""
+    torch.manual_seed(0)
+    net = models.make_MLP(3, 7, 3)
+    X, y = torch.randn(50, 3), torch.randn(50, 1)
+    other = copy.deepcopy(net)
+    losses = analysis.train_model(net, X, y, 30, 0.01, progressbar=False)
+    opt = torch.optim.Adam(other.parameters(), lr=0.01)
+    expected = []
+    for _ in range(30):
+        loss = torch.mean((other(X) - y) ** 2)
+        expected.append(loss.item())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert isinstance(losses, np.ndarray) and losses.shape == (30,)
+    np.testing.assert_allclose(losses, expected, rtol=1e-6)
+    for p, q in zip(net.parameters(), other.parameters()):
+        torch.testing.assert_close(p, q)
+
+
+def test_mse_gradient_matches_centred_differences():
+    """Is autograd's gradient of compute_loss's quantity right? Centred differences in float64 (rel. error printed)."""
+    torch.manual_seed(1)
+    net = models.make_MLP(2, 4, 3).double()
+    X, y = torch.randn(20, 2, dtype=torch.float64), torch.randn(20, 1, dtype=torch.float64)
+    w = net[0].weight
+    loss = torch.mean((net(X) - y) ** 2)
+    (grad,) = torch.autograd.grad(loss, w)
+    numeric = torch.zeros_like(w)
+    eps = 1e-6
+    with torch.no_grad():
+        for idx in np.ndindex(*w.shape):
+            w[idx] += eps
+            up = analysis.compute_loss(net, X, y)
+            w[idx] -= 2 * eps
+            down = analysis.compute_loss(net, X, y)
+            w[idx] += eps
+            numeric[idx] = (up - down) / (2 * eps)
+    rel = ((grad - numeric).abs() / (grad.abs() + numeric.abs()).clamp_min(1e-12)).max().item()
+    print(f"relative error against centred differences: {rel:.2e}")
+    assert rel < 1e-6
+
+
+def test_relative_error_is_one_for_the_mean_predictor():
+    """Is the relative error of a net that outputs zero on zero-mean targets about 1?"""
+    net = models.make_MLP(2, 3, 2)
+    torch.nn.init.zeros_(net[2].weight)
+    y = torch.randn(5000, 1)
+    assert abs(analysis.relative_error(net, torch.randn(5000, 2), y - y.mean()) - 1) < 1e-3
+
+
+def test_hidden_activity_and_trajectories():
+    """One (P, W) activity per hidden layer, tanh-bounded; trajectories (D - 1, P, 3); generators left alone."""
+    net = models.make_MLP(2, 10, 5)
+    layers = analysis.hidden_activity(net, np.random.randn(7, 2))
+    assert len(layers) == 4 and all(a.shape == (7, 10) and np.abs(a).max() <= 1 for a in layers)
+    state = torch.get_rng_state()
+    trajs = analysis.circle_trajectories(W=12, D=6, P=30)
+    assert torch.equal(state, torch.get_rng_state())
+    assert len(trajs) == 2 and all(t.shape == (5, 30, 3) for t in trajs)
+    # small weights keep the circle small and smooth; large ones stretch it
+    lengths = [np.linalg.norm(np.diff(t[-1], axis=0), axis=1).sum() for t in trajs]
+    assert lengths[0] > lengths[1]
+
+
+def test_plots_and_widget_draw_headless():
+    """Do the new figures and the expressivity widget draw without a display?"""
+    plots.plot_loss(np.geomspace(1, 1e-3, 40), phases=4)
+    plots.plot_error_vs_width([5, 15, 45], [0.1, 0.05, 0.03], np.ones((3, 4)), fit=(-0.5, 0.0))
+    plots.plot_student_vs_teacher(np.ones(5), np.arange(4.0), torch.arange(4.0).reshape(4, 1))
+    assert widgets.expressivity_widget(W=8, D=4, P=20) is not None
+
+
+def test_checks_refuse_fan_out_and_accept_the_reference():
+    """Does the hidden test pass the reference initialization and fail one that divides by the fan-out?"""
+    check.grade_initialize_layers(lambda net, sigma: [torch.nn.init.normal_(p, std=sigma / np.sqrt(p.shape[1]))
+                                                     for p in net.parameters()])
+    with pytest.raises(CheckFailed, match="fan-in"):
+        check.grade_initialize_layers(lambda net, sigma: [torch.nn.init.normal_(p, std=sigma / np.sqrt(p.shape[0]))
+                                                         for p in net.parameters()])
