@@ -31,6 +31,7 @@ def _assignment_of(item):
     return None
 
 
+@pytest.hookimpl(tryfirst=True)   # before xdist reads the groups
 def pytest_collection_modifyitems(items):
     for item in items:
         if item.get_closest_marker("xdist_group"):

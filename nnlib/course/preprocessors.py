@@ -81,7 +81,8 @@ class NormalizeOutputs(Preprocessor):
     """Make executed notebooks byte-stable: no timings, images or widget state.
 
     Figures keep their text form (`<Figure size ...>`), widgets their text repr, so a rebuild gives
-    identical files and nbval can compare what is left. Execution counts stay (a fresh kernel
+    identical files and nbval can compare what is left. Consecutive stream outputs are joined
+    (how a print arrives in messages depends on timing). Execution counts stay (a fresh kernel
     numbers cells 1, 2, ... the same way every time; nbval needs them).
     """
 
@@ -99,6 +100,14 @@ class NormalizeOutputs(Preprocessor):
             if output.output_type in ("display_data", "execute_result"):
                 output.data = {k: v for k, v in output.data.items() if k == "text/plain"}
                 output.metadata = {}
-        cell.outputs = [o for o in cell.outputs
-                        if o.output_type not in ("display_data", "execute_result") or o.data]
+        kept = []
+        for o in cell.outputs:
+            if o.output_type in ("display_data", "execute_result") and not o.data:
+                continue
+            if o.output_type == "stream" and kept and kept[-1].output_type == "stream" \
+                    and kept[-1].name == o.name:
+                kept[-1].text += o.text   # how the kernel split a print into messages is timing
+                continue
+            kept.append(o)
+        cell.outputs = kept
         return cell, resources
