@@ -24,7 +24,7 @@ demo: install
 	$(VENV)/bin/course demo
 
 test: install
-	$(PY) -m pytest -n 2 --dist loadgroup tests solutions --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg
+	$(PY) -m pytest -n 2 --dist loadfile tests solutions --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 clean:
 	rm -rf build .pytest_cache
