@@ -3,12 +3,13 @@
 import os
 
 from nbgrader.preprocessors import (
-    CheckCellMetadata, ClearHiddenTests, ClearMarkScheme, ClearOutput, ComputeChecksums, Execute,
-    GetGrades, IncludeHeaderFooter, InstantiateTests, LockCells, SaveCells)
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearMarkScheme, ClearOutput,
+    ComputeChecksums, Execute, GetGrades, IgnorePattern, IncludeHeaderFooter, InstantiateTests,
+    LimitOutput, LockCells, SaveAutoGrades, SaveCells)
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 
 from nnlib.course.preprocessors import (
-    NamedClearSolutions, NormalizeOutputs, ShortenFeedback, StripHiddenTests)
+    GuardedExecute, NamedClearSolutions, NormalizeOutputs, ShortenFeedback, StripHiddenTests)
 
 c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
 
@@ -39,6 +40,12 @@ c.GenerateAssignment.preprocessors = [
 c.GenerateSolution.preprocessors = [
     IncludeHeaderFooter, LockCells, ClearOutput, ClearMarkScheme, StripHiddenTests, Execute,
     NormalizeOutputs,
+]
+# nbgrader's autograde steps, with Execute replaced by one that can leave out a cell that killed
+# the kernel (course grade then grades the rest of the notebook; see GuardedExecute).
+c.Autograde.autograde_preprocessors = [
+    GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+    AssignLatePenalties, CheckCellMetadata,
 ]
 c.GenerateFeedback.preprocessors = [GetGrades, ShortenFeedback, CSSHTMLHeaderPreprocessor]
 

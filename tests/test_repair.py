@@ -51,6 +51,7 @@ def test_edited_test_cell_and_points_are_restored(notebooks):
     restored = fixed.cells[_at(fixed, "test_loss")]
     assert restored.source != "pass" and restored.metadata.nbgrader["points"] == 2
     assert any("metadata of test_loss" in c for c in changes)
+    assert any("test_loss was edited" in c for c in changes)
 
 
 def test_duplicates_are_graded_once_and_added_cells_kept(notebooks):

@@ -27,6 +27,8 @@ class CheckFailed(AssertionError):
     """A check found a wrong answer; the message is meant for the student."""
 
 
+# Said by verify_untouched; the grader turns it into a penalty.
+REPLACED = "was replaced by code in this notebook"
 # Functions the checks rely on, as they were when the checks were imported.
 _ORIGINALS = {"numpy.allclose": np.allclose, "numpy.isclose": np.isclose,
               "numpy.testing.assert_allclose": np.testing.assert_allclose}
@@ -44,7 +46,7 @@ def verify_untouched():
         _ORIGINALS["torch.allclose"] = sys.modules["torch"].allclose
     for dotted, original in _ORIGINALS.items():
         if _resolve(dotted) is not original:
-            fail(f"{dotted} was replaced by code in this notebook; the checks cannot be trusted, "
+            fail(f"{dotted} {REPLACED}; the checks cannot be trusted, "
                  "so this exercise scores zero. Remove the code that changes it.")
 
 

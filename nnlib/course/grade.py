@@ -159,7 +159,10 @@ def _to_result(job, raw, fingerprint, zeros):
 
 
 def _classify(job, raw, fingerprint, zeros):
-    scores = {f"{nb}/{gid}": v for nb, cells in raw.get("scores", {}).items() for gid, v in cells.items()}
+    # Points come from the course's gradebook, never from the working copy a kernel could reach.
+    scores = {f"{nb}/{gid}": [min(s, zeros[f"{nb}/{gid}"][1]), zeros[f"{nb}/{gid}"][1], by_hand]
+              for nb, cells in raw.get("scores", {}).items() for gid, (s, _, by_hand) in cells.items()
+              if f"{nb}/{gid}" in zeros}
     reasons = list(job.problems) + list(raw.get("notes", []))
     if raw.get("error"):
         return _ungradable(job, reasons + [raw["error"]], fingerprint, zeros)
@@ -228,6 +231,7 @@ def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=N
     if not jobs:
         log(f"no submissions of {assignments} under {submitted}")
     course_id = load_config(root).CourseDirectory.course_id
+    out.mkdir(parents=True, exist_ok=True)
     templates = {a: _template_db(root, a) for a in sorted({j.assignment for j in jobs})}
     central = _central_gradebook(root, out, templates)
 

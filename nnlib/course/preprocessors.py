@@ -1,9 +1,12 @@
 """nbconvert preprocessors that nbgrader_config.py plugs into nbgrader's pipelines."""
 
 import re
+from pathlib import Path
 
 from nbconvert.preprocessors import Preprocessor
-from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
+from nbformat.v4 import new_output
+from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions, Execute
+from traitlets import List, Unicode
 
 EXERCISE = "{exercise}"
 
@@ -46,6 +49,34 @@ class NamedClearSolutions(ClearSolutions):
             return super().preprocess_cell(cell, resources, index)
         finally:
             self.code_stub = stubs
+
+
+class GuardedExecute(Execute):
+    """nbgrader's Execute that notes the cell it is about to run and can leave cells out.
+
+    A cell that ends the kernel (os._exit, a crash in C code, the memory cap) ends nbgrader's run
+    of the whole notebook. The grader reads `journal` ("<notebook> <cell index>" of the last cell
+    started), then grades again with that cell in `skip_cells`: it is not run and gets an error
+    output saying why, so its own test scores zero and every other cell is graded as usual.
+    """
+
+    journal = Unicode("", help="file that holds the notebook and index of the cell running").tag(config=True)
+    skip_cells = List(Unicode(), help="'<notebook> <cell index>' of cells not to run").tag(config=True)
+
+    def preprocess_cell(self, cell, resources, index):
+        where = f"{resources.get('unique_key', '')} {index}"
+        if cell.cell_type == "code" and where in self.skip_cells:
+            cell.outputs = [new_output("error", ename=KILLED, evalue=KILLED_TEXT,
+                                       traceback=[f"{KILLED}: {KILLED_TEXT}"])]
+            return cell, resources
+        if self.journal and cell.cell_type == "code":
+            Path(self.journal).write_text(where)
+        return super().preprocess_cell(cell, resources, index)
+
+
+KILLED = "KernelKilled"
+KILLED_TEXT = ("this cell stopped the Python kernel while grading (os._exit, a crash, or the memory cap); "
+               "it was left out and the rest of the notebook graded without it")
 
 
 class StripHiddenTests(ClearHiddenTests):

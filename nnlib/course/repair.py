@@ -5,7 +5,8 @@ restores the source of test cells from the gradebook, but trusts the notebook's 
 metadata. `restore` rebuilds the notebook on the release version's skeleton instead:
 
 - every cell of the release, in the release's order, with the release's metadata;
-- answer cells (nbgrader solution cells) keep the student's source, found by grade_id;
+- answer cells (nbgrader solution cells) keep the student's source, found by grade_id; test
+  cells and locked cells get the release's source back (an edit is reported);
 - plain cells the student kept (same cell id) keep the student's source;
 - cells the student added stay right after the cell they followed;
 - a deleted cell comes back from the release; a duplicated graded cell is kept once, and its
@@ -80,6 +81,8 @@ def restore(submitted, release):
                 changes.append(f"grading metadata of {key[1]} was edited: restored")
             if not (meta.get("locked") or (meta.get("grade") and not meta.get("solution"))):
                 cell.source = mine.source        # answers and plain cells are the student's
+            elif mine.source != rel_cell.source:
+                changes.append(f"cell {key[1]} was edited: the course's version was restored")
             cell.outputs = [] if cell.cell_type == "code" else cell.get("outputs")
             if cell.cell_type != "code":
                 cell.pop("outputs", None)

@@ -20,11 +20,15 @@ from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 
+from nnlib.checks import REPLACED
 from nnlib.course import integrity, repair
 from nnlib.course.config import load_config
+from nnlib.course.preprocessors import KILLED
 
 KERNEL_TROUBLE = {"CellTimeoutError": "timed out", "DeadKernelError": "killed the kernel",
+                  KILLED: "stopped the kernel: left out, the rest graded without it",
                   "KeyboardInterrupt": "was interrupted (time limit)"}
+MOST_LEFT_OUT = 3   # cells that killed the kernel, left out one by one before giving up
 
 
 def _messages(nb_path):
@@ -44,6 +48,12 @@ def _messages(nb_path):
                 notes.append(f"{where} {KERNEL_TROUBLE[out.ename]}")
                 break
     return failures, notes
+
+
+def _replaced(failures):
+    """What the checks found replaced while the tests ran (nnlib.checks.verify_untouched): [lines]."""
+    found = {text.split(":", 1)[-1].split(";")[0].strip() for text in failures.values() if REPLACED in text}
+    return [f"{what} (found while the tests ran)" for what in sorted(found)]
 
 
 def _scores(db_url, course_id, assignment, student):
@@ -114,9 +124,34 @@ def _environment(spec):
             os.environ[var] = str(spec["threads"])
 
 
+def _kernel_died(text):
+    return "DeadKernelError" in text or "Kernel died" in text
+
+
+def _autograde(config, assignment, student, journal, budget, most=MOST_LEFT_OUT):
+    """nbgrader autograde; a cell that kills the kernel is left out and the rest graded again.
+
+    Returns (api, nbgrader's result of the last attempt). Up to `most` cells are left out.
+    """
+    left_out = []
+    while True:
+        journal.unlink(missing_ok=True)
+        config.GuardedExecute.journal = str(journal)
+        config.GuardedExecute.skip_cells = list(left_out)
+        api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+        graded = api.autograde(assignment, student, force=True, create=True)
+        report = f"{graded.get('log', '')}\n{graded.get('error', '')}"
+        if graded["success"] or budget.fired or not _kernel_died(report) or not journal.is_file():
+            return api, graded
+        killer = journal.read_text()
+        if killer in left_out or len(left_out) >= most:
+            return api, graded
+        left_out.append(killer)
+
+
 def _friendly(text):
     """The line of nbgrader's error report that says what went wrong, in words for a person."""
-    if "DeadKernelError" in text or "Kernel died" in text:
+    if _kernel_died(text):
         return "the kernel died while running the notebook (a crash, os._exit, exit(), or the memory cap)"
     if "CellTimeoutError" in text or "Timeout waiting" in text:
         return "the kernel stopped answering (timeout)"
@@ -156,9 +191,8 @@ def grade_job(spec):
         config.CourseDirectory.root = str(work)
         if spec.get("timeout"):
             config.Execute.timeout = int(spec["timeout"])
-        api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
         with Budget(spec.get("budget")) as budget:
-            graded = api.autograde(assignment, student, force=True, create=True)
+            api, graded = _autograde(config, assignment, student, work / "running-cell", budget)
         if budget.fired:
             result["error"] = (f"stopped after the wall-clock budget of {spec['budget']} s for the whole "
                                "submission (an endless or very slow cell?)")
@@ -170,7 +204,7 @@ def grade_job(spec):
         result["tampering"] += [f"the gradebook's copy of {c} was changed while the notebook ran" for c in changed]
         feedback = api.generate_feedback(assignment, student, force=True)
         if not feedback["success"]:
-            result["notes"].append("feedback could not be generated: " + _last_line(feedback.get("error", "")))
+            result["notes"].append("feedback could not be generated: " + _friendly(str(feedback.get("error", ""))))
         result["scores"], result["unanswered"] = _scores(db_url, config.CourseDirectory.course_id, assignment, student)
         out = Path(spec["out_dir"])
         for step in ("autograded", "feedback"):
@@ -185,6 +219,7 @@ def grade_job(spec):
                 failures, notes = _messages(nb_path)
                 result["failures"].update(failures)
                 result["notes"].extend(f"{name}: {n}" for n in notes)
+        result["tampering"] += _replaced(result["failures"])
         return result
     except Exception as exc:  # a grader fault for this submission only; reported, never hidden
         result["error"] = f"grader error: {type(exc).__name__}: {exc}"
@@ -221,8 +256,3 @@ def quiet_worker(log_dir):
     log = open(Path(log_dir) / f"worker-{os.getpid()}.log", "ab", buffering=0)
     os.dup2(log.fileno(), 1)
     os.dup2(log.fileno(), 2)
-
-
-def _last_line(text):
-    lines = [l.strip() for l in str(text).strip().splitlines() if l.strip()]
-    return lines[-1] if lines else "unknown error"
