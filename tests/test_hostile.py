@@ -84,7 +84,7 @@ FIXTURES = {
                                zero=("test_loss",), reason="test_loss stopped the kernel"),
     "segfault_in_own_cell": Fixture(after={"loss": "import ctypes\nctypes.string_at(0)"}, status=grade.PROBLEMS,
                                     reason="stopped the kernel"),
-    "huge_output": Fixture(answers={"loss": "print('x' * 10_000_000)\n" + MSE}),
+    "huge_output": Fixture(after={"loss": "print('x' * 10_000_000)\nfor i in range(100_000):\n    print(i)"}),
     "torch_warning": Fixture(answers={"loss": "import torch\n_ = torch.tensor(torch.ones(1))\n" + MSE}),
     "patches_checks": Fixture(answers={"loss": WRONG_MSE}, after={"loss": "import nnlib.checks\n"
                               "nnlib.checks.expect_close = lambda *a, **k: None"},

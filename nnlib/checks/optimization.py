@@ -175,6 +175,22 @@ def _state_in_place(what, fn, params0, loss_fn, kwargs, state_name):
              "assigning to a loop variable or a list element creates a new tensor the caller never sees")
 
 
+def _against_torch(fn, what, seed, kw, label, make_optimizer, steps=6, rtol=1e-6, atol=1e-10):
+    """`steps` calls of the student's `fn` from zero state against a torch.optim optimizer, step by step."""
+    __tracebackhide__ = True
+    params0, loss_fn = _problem(seed)
+    got = _run(fn, what, params0, loss_fn, [torch.zeros_like(p) for p in params0], steps, kw)
+    params = [p.clone().requires_grad_(True) for p in params0]
+    optimizer = make_optimizer(params)
+    for step in range(steps):
+        optimizer.zero_grad()
+        loss_fn(params).backward()
+        optimizer.step()
+        for i, p in enumerate(params):
+            expect_close(f"parameter {i} after step {step + 1}, against torch.optim.{label}",
+                         got[step][0][i].numpy(), p.detach().numpy(), rtol=rtol, atol=atol)
+
+
 def _stale_grad_check(what, fn, params0, loss_fn, state0, kwargs):
     __tracebackhide__ = True
     clean = _run(fn, what, params0, loss_fn, state0, 1, kwargs, stale_grads=False)
@@ -221,18 +237,8 @@ def grade_momentum(momentum_update):
         _compare(f"momentum_update with {kw or 'default lr and beta'}", got, expected, "velocity",
                  hint="v <- -lr * grad + beta * v, then w <- w + v, on gradients of THIS loss only.")
     # torch.optim.SGD keeps b <- beta * b + grad and steps w <- w - lr * b: from zero, v = -lr * b.
-    params0, loss_fn = _problem(14)
-    kw = {"lr": 0.05, "beta": 0.8}
-    got = _run(momentum_update, "momentum_update", params0, loss_fn, [torch.zeros_like(p) for p in params0], 6, kw)
-    params = [p.clone().requires_grad_(True) for p in params0]
-    sgd = torch.optim.SGD(params, lr=kw["lr"], momentum=kw["beta"])
-    for step in range(6):
-        sgd.zero_grad()
-        loss_fn(params).backward()
-        sgd.step()
-        for i, p in enumerate(params):
-            expect_close(f"parameter {i} after step {step + 1}, against torch.optim.SGD(momentum=0.8)",
-                         got[step][0][i].numpy(), p.detach().numpy(), rtol=1e-6, atol=1e-10)
+    _against_torch(momentum_update, "momentum_update", 14, {"lr": 0.05, "beta": 0.8}, "SGD(momentum=0.8)",
+                   lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.8), rtol=1e-6, atol=1e-10)
     passed("momentum_update matches the reference over consecutive steps and torch.optim.SGD with momentum")
 
 
@@ -272,18 +278,8 @@ def grade_rmsprop(rmsprop_update):
         _compare(f"rmsprop_update with {kw or 'default lr, alpha and epsilon'}", got, expected, "squared-gradient average",
                  rtol=1e-5, atol=1e-9,
                  hint="v <- alpha * v + (1 - alpha) * grad**2, then w <- w - lr * grad / sqrt(v + epsilon).")
-    params0, loss_fn = _problem(25)
-    kw = {"lr": 0.01, "alpha": 0.9}
-    got = _run(rmsprop_update, "rmsprop_update", params0, loss_fn, [torch.zeros_like(p) for p in params0], 6, kw)
-    params = [p.clone().requires_grad_(True) for p in params0]
-    rms = torch.optim.RMSprop(params, lr=kw["lr"], alpha=kw["alpha"], eps=1e-8)
-    for step in range(6):
-        rms.zero_grad()
-        loss_fn(params).backward()
-        rms.step()
-        for i, p in enumerate(params):
-            expect_close(f"parameter {i} after step {step + 1}, against torch.optim.RMSprop(alpha=0.9)",
-                         got[step][0][i].numpy(), p.detach().numpy(), rtol=1e-4, atol=1e-6)
+    _against_torch(rmsprop_update, "rmsprop_update", 25, {"lr": 0.01, "alpha": 0.9}, "RMSprop(alpha=0.9)",
+                   lambda ps: torch.optim.RMSprop(ps, lr=0.01, alpha=0.9, eps=1e-8), rtol=1e-4, atol=1e-6)
     passed("rmsprop_update matches the reference over consecutive steps and torch.optim.RMSprop")
 
 

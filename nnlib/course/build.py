@@ -23,7 +23,11 @@ class BuildError(RuntimeError):
     """nbgrader could not generate an assignment; the message carries its log."""
 
 
-def _api(root, db_path, **overrides):
+def nbgrader_api(root, db_path, **overrides):
+    """nbgrader's API for the course at `root`, on the gradebook file `db_path`.
+
+    overrides: CourseDirectory settings (release_directory=..., ...).
+    """
     config = load_config(root, db_url=f"sqlite:///{db_path}", **overrides)
     return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
@@ -31,6 +35,11 @@ def _api(root, db_path, **overrides):
 def _check(result, what):
     if not result["success"]:
         raise BuildError(f"{what} failed:\n{result.get('log', '')}\n{result.get('error', '')}")
+
+
+def generate_assignment(api, assignment):
+    """`nbgrader generate_assignment` (forced, creating the assignment); BuildError with its log."""
+    _check(api.generate_assignment(assignment, force=True, create=True), f"generate_assignment {assignment}")
 
 
 def _generate_solution(api, assignment):
@@ -63,14 +72,13 @@ def build(root, assignments=None, release_dir="release", solution_dir="solutions
 def _build(root, assignments, release_dir, solution_dir, log):
     timings = {}
     with tempfile.TemporaryDirectory(prefix="course-build-") as tmp:
-        api = _api(root, Path(tmp) / "gradebook.db", release_directory=str(release_dir),
+        api = nbgrader_api(root, Path(tmp) / "gradebook.db", release_directory=str(release_dir),
                    solution_directory=str(solution_dir))
         for assignment in assignments or list_assignments(root):
             start = time.perf_counter()
             if not (root / "source" / assignment).is_dir():
                 raise BuildError(f"no assignment {assignment!r} in {root / 'source'}")
-            _check(api.generate_assignment(assignment, force=True, create=True),
-                   f"generate_assignment {assignment}")
+            generate_assignment(api, assignment)
             _check(_generate_solution(api, assignment), f"generate_solution {assignment}")
             timings[assignment] = time.perf_counter() - start
             log(f"built {assignment} in {timings[assignment]:.1f} s")
