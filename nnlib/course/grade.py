@@ -189,19 +189,20 @@ def _stored(out, job, fingerprint):
     return Result(**data) if data.get("fingerprint") == fingerprint else None
 
 
-def _record(central_db, course_id, result):
-    """Write one result into the class gradebook (zeros for what could not be graded)."""
+def _record(central_db, course_id, results):
+    """Write the results into the class gradebook, in one session (zeros for what could not be graded)."""
     with warnings.catch_warnings(), Gradebook(f"sqlite:///{central_db}", course_id) as gb:
         warnings.simplefilter("ignore", SAWarning)  # nbgrader's own session handling; harmless
-        gb.update_or_create_student(result.student)
-        submission = gb.update_or_create_submission(result.assignment, result.student)
-        for nb in submission.notebooks:
-            for grade in nb.grades:
-                key = f"{nb.name}/{grade.name}"
-                score, _, by_hand = result.scores.get(key, [0.0, 0.0, False])
-                pending = by_hand and key not in result.unanswered and result.status != UNGRADABLE
-                grade.auto_score = None if pending else score
-                grade.needs_manual_grade = pending
+        for result in results:
+            gb.update_or_create_student(result.student)
+            submission = gb.update_or_create_submission(result.assignment, result.student)
+            for nb in submission.notebooks:
+                for grade in nb.grades:
+                    key = f"{nb.name}/{grade.name}"
+                    score, _, by_hand = result.scores.get(key, [0.0, 0.0, False])
+                    pending = by_hand and key not in result.unanswered and result.status != UNGRADABLE
+                    grade.auto_score = None if pending else score
+                    grade.needs_manual_grade = pending
         gb.db.commit()
 
 
@@ -273,8 +274,7 @@ def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=N
                 _store(out, result)
                 results.append(result)
     results.sort(key=lambda r: (r.assignment, r.student))
-    for result in results:
-        _record(central, course_id, result)
+    _record(central, course_id, results)
     columns = [f"{a}/{key}" for a in templates for key in zeros[a]]
     write_csv(out / "grades.csv", results, columns)
     write_report(out / "report.html", results)
