@@ -51,6 +51,11 @@ class NamedClearSolutions(ClearSolutions):
             self.code_stub = stubs
 
 
+KILLED = "KernelKilled"
+KILLED_TEXT = ("this cell stopped the Python kernel while grading (os._exit, a crash, or the memory cap); "
+               "it was left out and the rest of the notebook graded without it")
+
+
 class GuardedExecute(Execute):
     """nbgrader's Execute that notes the cell it is about to run and can leave cells out.
 
@@ -72,11 +77,6 @@ class GuardedExecute(Execute):
         if self.journal and cell.cell_type == "code":
             Path(self.journal).write_text(where)
         return super().preprocess_cell(cell, resources, index)
-
-
-KILLED = "KernelKilled"
-KILLED_TEXT = ("this cell stopped the Python kernel while grading (os._exit, a crash, or the memory cap); "
-               "it was left out and the rest of the notebook graded without it")
 
 
 class StripHiddenTests(ClearHiddenTests):
