@@ -27,6 +27,7 @@ from nbclient import NotebookClient
 from nbgrader.utils import determine_grade
 
 from nnlib.course import submissions
+from nnlib.course.client import GradingKernelManager
 from nnlib.course.config import load_config
 
 
@@ -128,6 +129,7 @@ class _Runner:
         self.pattern = ignore_pattern
         self.client = NotebookClient(self.nb, timeout=timeout, allow_errors=True,
                                      interrupt_on_timeout=True, kernel_name="python3",
+                                     kernel_manager_class=GradingKernelManager,
                                      resources={"metadata": {"path": str(workdir)}})
 
     def run(self, cell, index):

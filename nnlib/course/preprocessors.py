@@ -8,6 +8,8 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions, Execute
 from traitlets import List, Unicode
 
+from nnlib.course.client import GradingKernelManager
+
 EXERCISE = "{exercise}"
 
 
@@ -67,6 +69,10 @@ class GuardedExecute(Execute):
 
     journal = Unicode("", help="file that holds the notebook and index of the cell running").tag(config=True)
     skip_cells = List(Unicode(), help="'<notebook> <cell index>' of cells not to run").tag(config=True)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("kernel_manager_class", GradingKernelManager)
+        super().__init__(*args, **kwargs)
 
     def preprocess_cell(self, cell, resources, index):
         where = f"{resources.get('unique_key', '')} {index}"

