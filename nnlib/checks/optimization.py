@@ -200,19 +200,26 @@ def _stale_grad_check(what, fn, params0, loss_fn, state0, kwargs):
              "zero the gradients before calling loss.backward(), or the old gradients add up")
 
 
+def _first_step(update, name, seed, kw, state):
+    """Shared opening of a stateful self-check: state updated in place, fresh gradients, one step
+    from zero state. Returns (params0, loss_fn, zero state, (params, state) after it, gradients)."""
+    __tracebackhide__ = True
+    params0, loss_fn = _problem(seed)
+    _state_in_place(name, update, params0, loss_fn, kw, state)
+    zero = [torch.zeros_like(p) for p in params0]
+    _stale_grad_check(name, update, params0, loss_fn, zero, kw)
+    (first,) = _run(update, name, params0, loss_fn, zero, 1, kw)
+    return params0, loss_fn, zero, first, _grads(params0, loss_fn)
+
+
 # ---- momentum ---------------------------------------------------------------------------------
 
 def selfcheck_momentum(momentum_update):
     """In-place velocities, zeroed gradients, a plain gradient step from zero velocity, and the
     velocity's memory on the second step."""
     __tracebackhide__ = True
-    params0, loss_fn = _problem(7)
     kw = {"lr": 0.1, "beta": 0.9}
-    _state_in_place("momentum_update", momentum_update, params0, loss_fn, kw, "vel")
-    zero = [torch.zeros_like(p) for p in params0]
-    _stale_grad_check("momentum_update", momentum_update, params0, loss_fn, zero, kw)
-    (p1, v1), = _run(momentum_update, "momentum_update", params0, loss_fn, zero, 1, kw)
-    g = _grads(params0, loss_fn)
+    params0, loss_fn, zero, (p1, v1), g = _first_step(momentum_update, "momentum_update", 7, kw, "vel")
     expect_close("parameters after one step from zero velocity", p1[0].numpy(), (params0[0] - 0.1 * g[0]).numpy(),
                  hint="From zero velocity the first momentum step is a plain gradient-descent step, w - lr * grad.")
     expect_close("velocity after one step from zero velocity", v1[0].numpy(), (-0.1 * g[0]).numpy(),
@@ -247,13 +254,8 @@ def grade_momentum(momentum_update):
 def selfcheck_rmsprop(rmsprop_update):
     """In-place averages, zeroed gradients, the first step from a zero average."""
     __tracebackhide__ = True
-    params0, loss_fn = _problem(8)
     kw = {"lr": 0.01, "alpha": 0.8}
-    _state_in_place("rmsprop_update", rmsprop_update, params0, loss_fn, kw, "gsq")
-    zero = [torch.zeros_like(p) for p in params0]
-    _stale_grad_check("rmsprop_update", rmsprop_update, params0, loss_fn, zero, kw)
-    (p1, s1), = _run(rmsprop_update, "rmsprop_update", params0, loss_fn, zero, 1, kw)
-    g = _grads(params0, loss_fn)
+    params0, _, _, (p1, s1), g = _first_step(rmsprop_update, "rmsprop_update", 8, kw, "gsq")
     expect_close("moving average after one step from zero", s1[1].numpy(), (0.2 * g[1] ** 2).numpy(),
                  hint="From zero, the average after one step is (1 - alpha) times the squared gradient.")
     moved = (params0[1] - p1[1]).numpy()

@@ -158,9 +158,11 @@ def _to_result(job, raw, fingerprint, zeros):
 
 def _classify(job, raw, fingerprint, zeros):
     # Points come from the course's gradebook, never from the working copy a kernel could reach.
-    scores = {f"{nb}/{gid}": [min(s, zeros[f"{nb}/{gid}"][1]), zeros[f"{nb}/{gid}"][1], by_hand]
-              for nb, cells in raw.get("scores", {}).items() for gid, (s, _, by_hand) in cells.items()
-              if f"{nb}/{gid}" in zeros}
+    worth = {key: most for key, (_, most, _) in zeros.items()}
+    earned = {f"{nb}/{gid}": (s, by_hand) for nb, cells in raw.get("scores", {}).items()
+              for gid, (s, _, by_hand) in cells.items()}
+    scores = {key: [min(s, worth[key]), worth[key], by_hand] for key, (s, by_hand) in earned.items()
+              if key in worth}
     reasons = list(job.problems) + list(raw.get("notes", []))
     if raw.get("error"):
         return _ungradable(job, reasons + [raw["error"]], fingerprint, zeros)
