@@ -14,6 +14,7 @@ On the same N synthetic submissions of assignment 1 (answers drawn from its cata
 """
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -50,14 +51,20 @@ def make_solutions(n, folder, cat):
 
 
 def bare_seconds(cat, repeat=5):
-    """Median wall time of nbclient running the master notebook (what grading executes)."""
+    """Median wall time of nbclient running the master notebook (what grading executes), with
+    NBGRADER_EXECUTION set as nbgrader sets it, so demo cells shrink as they do at grading."""
+    os.environ["NBGRADER_EXECUTION"] = "autograde"
+
     def once():
         nb = submissions.read(ROOT / "source" / A / cat.notebook)
         start = time.perf_counter()
         NotebookClient(nb, timeout=600, kernel_name="python3",
                        resources={"metadata": {"path": str(ROOT / "source" / A)}}).execute()
         return time.perf_counter() - start
-    return statistics.median(once() for _ in range(repeat))
+    try:
+        return statistics.median(once() for _ in range(repeat))
+    finally:
+        del os.environ["NBGRADER_EXECUTION"]
 
 
 def plain_nbgrader(submitted, tmp):
