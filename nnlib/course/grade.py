@@ -256,9 +256,9 @@ def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=N
         limits = {"timeout": timeout, "budget": budget, "memory_mb": memory_mb,
                   "threads": max(1, (os.cpu_count() or 1) // max(1, workers)),
                   "kernelspec_dir": str(kernelspec(out / ".grading" / "kernelspec", memory_mb))}
-        # Workers are spawned, not forked: a forked worker inherits its parent's threads and
-        # event-loop state half copied. (Clients that missed a reply and waited out the cell
-        # timeout are cured by nnlib.course.client, not by spawning.)
+        # Workers are spawned, not forked: forking a process whose threads are running (tqdm's
+        # monitor, zmq's I/O threads) is unsafe. (Clients that missed a reply and waited out the
+        # cell timeout are cured by nnlib.course.client, not by spawning.)
         with ProcessPoolExecutor(max_workers=max(1, workers),
                                  mp_context=multiprocessing.get_context("spawn"),
                                  initializer=quiet_worker, initargs=(str(out / ".grading" / "logs"),)) as pool:
