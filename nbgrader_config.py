@@ -4,7 +4,7 @@ import os
 
 from nbgrader.preprocessors import (
     AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearMarkScheme, ClearOutput,
-    ComputeChecksums, Execute, GetGrades, IgnorePattern, IncludeHeaderFooter, InstantiateTests,
+    ComputeChecksums, GetGrades, IgnorePattern, IncludeHeaderFooter, InstantiateTests,
     LimitOutput, LockCells, SaveAutoGrades, SaveCells)
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 
@@ -38,11 +38,12 @@ c.GenerateAssignment.preprocessors = [
     ComputeChecksums, CheckCellMetadata,
 ]
 c.GenerateSolution.preprocessors = [
-    IncludeHeaderFooter, LockCells, ClearOutput, ClearMarkScheme, StripHiddenTests, Execute,
+    IncludeHeaderFooter, LockCells, ClearOutput, ClearMarkScheme, StripHiddenTests, GuardedExecute,
     NormalizeOutputs,
 ]
 # nbgrader's autograde steps, with Execute replaced by one that can leave out a cell that killed
-# the kernel (course grade then grades the rest of the notebook; see GuardedExecute).
+# the kernel (course grade then grades the rest of the notebook; see GuardedExecute). Both
+# pipelines use GuardedExecute for its kernel client (nnlib.course.client).
 c.Autograde.autograde_preprocessors = [
     GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
     AssignLatePenalties, CheckCellMetadata,

@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 import nbformat
 from nbclient import NotebookClient
@@ -53,18 +54,14 @@ def make_solutions(n, folder, cat):
 def bare_seconds(cat, repeat=5):
     """Median wall time of nbclient running the master notebook (what grading executes), with
     NBGRADER_EXECUTION set as nbgrader sets it, so demo cells shrink as they do at grading."""
-    os.environ["NBGRADER_EXECUTION"] = "autograde"
-
     def once():
         nb = submissions.read(ROOT / "source" / A / cat.notebook)
         start = time.perf_counter()
         NotebookClient(nb, timeout=600, kernel_name="python3",
                        resources={"metadata": {"path": str(ROOT / "source" / A)}}).execute()
         return time.perf_counter() - start
-    try:
+    with mock.patch.dict(os.environ, {"NBGRADER_EXECUTION": "autograde"}):
         return statistics.median(once() for _ in range(repeat))
-    finally:
-        del os.environ["NBGRADER_EXECUTION"]
 
 
 def plain_nbgrader(submitted, tmp):
