@@ -208,7 +208,16 @@ def _record(central_db, course_id, results):
         gb.db.commit()
 
 
-def _spec(root, out, job, template, limits):
+def job_limits(out, workers, timeout, budget, memory_mb):
+    """The limits part of a worker's job spec (see worker.grade_job); writes the sandbox kernel spec."""
+    from nnlib.course.sandbox import kernelspec
+    return {"timeout": timeout, "budget": budget, "memory_mb": memory_mb,
+            "threads": max(1, (os.cpu_count() or 1) // max(1, workers)),
+            "kernelspec_dir": str(kernelspec(out / ".grading" / "kernelspec", memory_mb))}
+
+
+def job_spec(root, out, job, template, limits):
+    """What worker.grade_job needs to grade `job`: plain data, so it can cross to a spawned process."""
     return {"course_root": str(root), "template_db": str(template), "out_dir": str(out),
             "student": job.student, "assignment": job.assignment, "folder": str(job.folder),
             "notebooks": job.notebooks, **limits}
@@ -252,17 +261,14 @@ def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=N
     if pending:
         log(f"grading {len(pending)} submission(s) with {workers} worker(s); "
             f"{len(results)} reused or ungradable")
-        from nnlib.course.sandbox import kernelspec
-        limits = {"timeout": timeout, "budget": budget, "memory_mb": memory_mb,
-                  "threads": max(1, (os.cpu_count() or 1) // max(1, workers)),
-                  "kernelspec_dir": str(kernelspec(out / ".grading" / "kernelspec", memory_mb))}
+        limits = job_limits(out, workers, timeout, budget, memory_mb)
         # Workers are spawned, not forked: forking a process whose threads are running (tqdm's
         # monitor, zmq's I/O threads) is unsafe. (Clients that missed a reply and waited out the
         # cell timeout are cured by nnlib.course.client, not by spawning.)
         with ProcessPoolExecutor(max_workers=max(1, workers),
                                  mp_context=multiprocessing.get_context("spawn"),
                                  initializer=quiet_worker, initargs=(str(out / ".grading" / "logs"),)) as pool:
-            futures = {pool.submit(grade_job, _spec(root, out, job, templates[job.assignment], limits)): (job, fp)
+            futures = {pool.submit(grade_job, job_spec(root, out, job, templates[job.assignment], limits)): (job, fp)
                        for job, fp in pending}
             bar = tqdm(as_completed(futures), total=len(futures), desc="grading", unit="submission",
                        disable=not progress)
