@@ -1,6 +1,7 @@
 """Full nbgrader round trips on the example class of each assignment (nnlib.course.demo)."""
 
 import csv
+import shutil
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,17 @@ def test_regrading_unchanged_submissions_reuses_results(graded, assignment):
     grade.grade(ROOT, [assignment], out / "submitted", out, workers=2, progress=False, log=said.append)
     assert not any(line.startswith("grading ") for line in said), said
     assert (out / "grades.csv").read_bytes() == before
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS[:1])
+def test_kernels_started_from_scratch_grade_the_same(graded, assignment, tmp_path):
+    """Do kernels started one by one (--no-fork-server) give the forked kernels' scores and failures?"""
+    out, forked = graded(assignment)
+    students = ["solution", "mistakes", "variants", "blank"]
+    for student in students:
+        shutil.copytree(out / "submitted" / student, tmp_path / "submitted" / student)
+    results = grade.grade(ROOT, [assignment], tmp_path / "submitted", tmp_path / "out", workers=2,
+                          timeout=30, progress=False, log=lambda *_: None, fork_server=False)
+    for r in results:
+        assert (r.status, r.scores, r.failures) == (forked[r.student].status, forked[r.student].scores,
+                                                   forked[r.student].failures), r.student

@@ -37,7 +37,7 @@ def _grade(args):
         args.submitted = _collect(args)
     results = grade(args.root, args.assignments or None, args.submitted, args.out, args.workers,
                     args.timeout, args.force, progress=not args.quiet, budget=args.budget,
-                    memory_mb=args.memory_mb)
+                    memory_mb=args.memory_mb, fork_server=not args.no_fork_server)
     print(table(results))
     out = Path(args.out or args.root)
     counts = {}
@@ -61,7 +61,8 @@ def _demo(args):
         example_class(args.root, a, out / "submitted")
     print(f"example submissions written to {out / 'submitted'}")
     results = grade(args.root, chosen, out / "submitted", out, args.workers, args.timeout, True,
-                    progress=not args.quiet, budget=args.budget, memory_mb=args.memory_mb)
+                    progress=not args.quiet, budget=args.budget, memory_mb=args.memory_mb,
+                    fork_server=not args.no_fork_server)
     print(table(results))
     print(f"\ngrades: {out / 'grades.csv'}   report: {out / 'report.html'}   feedback: {out / 'feedback'}")
     return 0
@@ -96,6 +97,8 @@ def main(argv=None):
         p.add_argument("--budget", type=int, default=900, help="seconds for one whole submission (default 900)")
         p.add_argument("--memory-mb", type=int, default=3072, help="memory cap of each kernel in MiB (default 3072)")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
+        p.add_argument("--no-fork-server", action="store_true",
+                       help="start every kernel from scratch instead of forking it (slower)")
         if name == "grade":
             p.add_argument("--submitted", default=None, help="submissions folder (default: <root>/submitted)")
             p.add_argument("--out", default=None, help="output folder (default: the course root)")

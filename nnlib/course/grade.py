@@ -208,10 +208,10 @@ def _record(central_db, course_id, results):
         gb.db.commit()
 
 
-def job_limits(out, workers, timeout, budget, memory_mb):
+def job_limits(out, workers, timeout, budget, memory_mb, fork_server=True):
     """The limits part of a worker's job spec (see worker.grade_job); writes the sandbox kernel spec."""
     from nnlib.course.sandbox import kernelspec
-    return {"timeout": timeout, "budget": budget, "memory_mb": memory_mb,
+    return {"timeout": timeout, "budget": budget, "memory_mb": memory_mb, "fork_server": fork_server,
             "threads": max(1, (os.cpu_count() or 1) // max(1, workers)),
             "kernelspec_dir": str(kernelspec(out / ".grading" / "kernelspec", memory_mb))}
 
@@ -224,11 +224,12 @@ def job_spec(root, out, job, template, limits):
 
 
 def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=None,
-          force=False, progress=True, log=print, budget=900, memory_mb=3072):
+          force=False, progress=True, log=print, budget=900, memory_mb=3072, fork_server=True):
     """Grade all submissions; returns [Result] sorted by assignment and student.
 
     workers: processes grading in parallel; timeout: seconds per cell (None: nbgrader_config.py);
-    budget: seconds for one whole submission; memory_mb: address-space cap of each kernel.
+    budget: seconds for one whole submission; memory_mb: address-space cap of each kernel;
+    fork_server: fork kernels from a process that has done their imports (nnlib.course.forkserver).
     """
     root = Path(root).resolve()
     out = Path(out or root).resolve()
@@ -261,7 +262,7 @@ def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=N
     if pending:
         log(f"grading {len(pending)} submission(s) with {workers} worker(s); "
             f"{len(results)} reused or ungradable")
-        limits = job_limits(out, workers, timeout, budget, memory_mb)
+        limits = job_limits(out, workers, timeout, budget, memory_mb, fork_server)
         # Workers are spawned, not forked: forking a process whose threads are running (tqdm's
         # monitor, zmq's I/O threads) is unsafe. (Clients that missed a reply and waited out the
         # cell timeout are cured by nnlib.course.client, not by spawning.)

@@ -5,14 +5,18 @@
 `kernelspec(folder, memory_mb)` writes a `python3` kernel spec that starts kernels this way; the
 grader puts the folder first on JUPYTER_PATH, so nbgrader's kernels are these. Above the cap
 allocations fail (MemoryError in the student's cell, or the kernel dies), and the rest of the
-class is unaffected. The wall-clock budget is enforced from outside, by the worker.
+class is unaffected. The wall-clock budget is enforced from outside, by the worker. When the
+worker runs a fork server (nnlib.course.forkserver), this process only asks it for the kernel.
 """
 
 import argparse
 import json
+import os
 import resource
 import sys
 from pathlib import Path
+
+from nnlib.course import forkserver
 
 
 def kernelspec(folder, memory_mb):
@@ -38,8 +42,11 @@ def main(argv=None):
     parser.add_argument("--memory-mb", type=int, default=0)
     parser.add_argument("kernel_args", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
-    limit_memory(args.memory_mb)
     rest = args.kernel_args[1:] if args.kernel_args[:1] == ["--"] else args.kernel_args
+    server = os.environ.get(forkserver.ENV)
+    if server and forkserver.launch_through_server(server, args.memory_mb, rest):
+        return
+    limit_memory(args.memory_mb)
     from ipykernel import kernelapp
     kernelapp.launch_new_instance(argv=rest)
 

@@ -10,6 +10,7 @@ import os
 import resource
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -21,7 +22,7 @@ from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 
 from nnlib.checks import REPLACED
-from nnlib.course import integrity, repair
+from nnlib.course import forkserver, integrity, repair
 from nnlib.course.config import load_config
 from nnlib.course.preprocessors import KILLED
 
@@ -29,6 +30,7 @@ KERNEL_TROUBLE = {"CellTimeoutError": "timed out", "DeadKernelError": "killed th
                   KILLED: "stopped the kernel: left out, the rest graded without it",
                   "KeyboardInterrupt": "was interrupted (time limit)"}
 MOST_LEFT_OUT = 3   # cells that killed the kernel, left out one by one before giving up
+SERVER = forkserver.ForkServer()   # this worker's kernel fork server, started by its first job
 
 
 def _messages(nb_path):
@@ -124,6 +126,17 @@ def _environment(spec):
             os.environ[var] = str(spec["threads"])
 
 
+def _start_server(spec):
+    """Start this worker's fork server unless the spec says not to (or it cannot start)."""
+    if not spec.get("fork_server", True):
+        SERVER.stop()
+        return
+    try:
+        SERVER.start()
+    except (OSError, RuntimeError) as exc:   # kernels then start the slow way; grading goes on
+        print(f"kernel fork server unavailable ({exc}); starting kernels one by one", file=sys.stderr)
+
+
 def _kernel_died(text):
     return "DeadKernelError" in text or "Kernel died" in text
 
@@ -162,9 +175,10 @@ def _friendly(text):
 
 def grade_job(spec):
     """Grade one submission. spec: dict with course_root, template_db, out_dir, student,
-    assignment, folder, notebooks, timeout, budget, kernelspec_dir, threads.
+    assignment, folder, notebooks, timeout, budget, kernelspec_dir, threads, fork_server.
     Returns a dict (see grade.Result)."""
     _environment(spec)
+    _start_server(spec)
     started = time.perf_counter()
     course_root = Path(spec["course_root"])
     student, assignment = spec["student"], spec["assignment"]
@@ -227,8 +241,9 @@ def grade_job(spec):
     finally:
         shutil.rmtree(work, ignore_errors=True)
         result["seconds"] = time.perf_counter() - started
-        result["peak_mb"] = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                                resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+        result["peak_mb"] = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                                resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+                                SERVER.peak_mb())
 
 
 def _grade_cells(db_url, assignment):
