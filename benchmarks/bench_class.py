@@ -9,7 +9,7 @@ On the same N synthetic submissions of assignment 1 (answers drawn from its cata
   overhead    time of one worker's job grading the solution (restore, tamper scan, nbgrader
               autograde, feedback HTML, scores) over bare nbclient execution of the master notebook
               (the same code: solutions and hidden tests), medians of 7 taken in turns
-              (target <= 20 %)
+              (target <= 20 %); with forked kernels and with kernels started from scratch
   peak memory largest resident set of a worker or its kernels
   scaling     wall time for 10, 40, 160 submissions (should grow linearly)
 """
@@ -74,19 +74,24 @@ def graded_once(spec):
 
 
 def overhead(cat, tmp, repeat=7):
-    """(median seconds graded, median seconds bare) of the solution, taken in turns after one
-    warm-up each, so both see the same machine and neither pays first-import costs."""
+    """Median seconds of grading the solution with forked kernels, with kernels started from
+    scratch, and of running the master bare; taken in turns after one warm-up each, so all three
+    see the same machine and none pays first-import costs."""
     make_solutions(1, tmp / "one", cat)
     job, = intake.find_jobs(tmp / "one", {A: [cat.notebook]})
     limits = grade.job_limits(tmp / "out-one", 1, None, 900, 3072)
     spec = grade.job_spec(ROOT, tmp / "out-one", job, grade._template_db(ROOT, A), limits)
-    graded, bare = [], []
+    runs = {"forked": lambda: graded_once(spec),
+            "scratch": lambda: graded_once({**spec, "fork_server": False}),
+            "bare": lambda: bare_once(cat)}
+    times = {name: [] for name in runs}
     for i in range(repeat + 1):
-        g, b = graded_once(spec), bare_once(cat)
-        if i:
-            graded.append(g)
-            bare.append(b)
-    return statistics.median(graded), statistics.median(bare)
+        for name, run in runs.items():
+            seconds = run()
+            if i:
+                times[name].append(seconds)
+    worker.SERVER.stop()
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def plain_nbgrader(submitted, tmp):
@@ -126,14 +131,16 @@ def main():
         make(args.n, tmp / "submitted", outcomes, cat)
         plain = plain_nbgrader(tmp / "submitted", tmp)
         wall, results = ours(tmp / "submitted", tmp / "out", args.workers)
-        per_job, bare = overhead(cat, tmp)
+        t = overhead(cat, tmp)
         print(f"{args.n} submissions of {A}")
         print(f"  plain nbgrader autograde          {plain:6.1f} s  ({plain / args.n:.2f} s each)")
         print(f"  course grade --workers {args.workers}         {wall:6.1f} s  ({wall / args.n:.2f} s each)")
         print(f"  speed-up                          {plain / wall:6.2f} x")
-        print(f"  grading the solution, one job     {per_job:6.2f} s  (median of 7)")
-        print(f"  running the master bare           {bare:6.2f} s  (median of 7)")
-        print(f"  overhead over bare execution      {100 * (per_job / bare - 1):6.0f} %")
+        print(f"  running the master bare           {t['bare']:6.2f} s  (median of 7)")
+        print(f"  grading the solution, one job     {t['forked']:6.2f} s  overhead {100 * (t['forked'] / t['bare'] - 1):4.0f} %"
+              "  (forked kernel: its imports done once per worker)")
+        print(f"    the same, --no-fork-server      {t['scratch']:6.2f} s  overhead {100 * (t['scratch'] / t['bare'] - 1):4.0f} %"
+              "  (kernel started from scratch, as bare)")
         print(f"  peak memory of a worker or kernel  {max(r.peak_mb for r in results):.0f} MiB")
         for n in (int(x) for x in args.scaling.split(",") if x):
             make(n, tmp / f"s{n}", outcomes, cat)
