@@ -21,6 +21,7 @@ registration) are not preloaded.
 import ctypes
 import json
 import os
+import resource
 import select
 import signal
 import socket
@@ -86,7 +87,7 @@ class _Server:
         self.listener.bind(path)
         self.listener.listen(16)
         self.kernels = {}       # kernel pid -> stub connection
-        self.peak_kb = 0        # largest resident set of a kernel that has ended
+        self.peak_kb = 0        # largest resident set of a kernel that has ended, KiB
 
     def serve(self):
         while True:
@@ -113,7 +114,8 @@ class _Server:
             return
         if request.get("stats"):
             self._reap()
-            conn.sendall(json.dumps({"peak_kb": self.peak_kb}).encode())
+            own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            conn.sendall(json.dumps({"peak_kb": max(self.peak_kb, own)}).encode())
             conn.close()
             return
         closing = [self.listener.fileno(), conn.fileno(), *(c.fileno() for c in self.kernels.values())]
@@ -198,7 +200,7 @@ class ForkServer:
         return self
 
     def peak_mb(self):
-        """Largest resident set of a kernel it forked that has ended, in MiB (0 if none)."""
+        """Largest resident set of the server or of a kernel it forked that has ended, in MiB."""
         if not self.alive():
             return 0.0
         with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
