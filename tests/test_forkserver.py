@@ -97,7 +97,7 @@ def test_killing_the_stub_kills_its_kernel(server, tmp_path):
 
 def test_kernels_die_with_the_server(tmp_path):
     """If the server is killed (the worker's budget ran out), do its kernels go with it?"""
-    spare = forkserver.ForkServer().start()
+    spare = forkserver.ForkServer().start(export=False)
     try:
         got = {}
         stub = subprocess.Popen([sys.executable, "-m", "nnlib.course.sandbox", "--", "-f",
@@ -133,3 +133,13 @@ def test_without_a_server_the_sandbox_starts_the_kernel_itself(tmp_path, monkeyp
     monkeypatch.setenv(forkserver.ENV, str(tmp_path / "nobody.sock"))
     out, _ = _run(tmp_path, "import os, resource\nprint(os.getppid() != 1, resource.getrlimit(resource.RLIMIT_AS)[0] >> 20)")
     assert out[0] == "True 1024"
+
+
+def test_a_kernel_cannot_ask_the_server_for_anything(server, tmp_path):
+    """Is the server's socket out of a kernel's environment, and does it refuse a kernel that finds it?"""
+    code = (f"import os, socket\nprint({forkserver.ENV!r} in os.environ)\n"
+            f"s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)\ns.connect({server.path!r})\n"
+            "s.sendall(b'{\"stats\": true}')\n"
+            "try:\n    print(repr(s.recv(100)))\nexcept ConnectionResetError:\n    print(repr(b''))")
+    out, _ = _run(tmp_path, code)
+    assert out[0].split() == ["False", "b''"]

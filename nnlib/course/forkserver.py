@@ -13,7 +13,9 @@ another's state.
     stub <-- "exit N" -- server, when the kernel ends; the stub then exits with that status
 
 Signals sent to the stub (interrupt, terminate) go on to the kernel's process group; a stub that
-is killed makes the server kill its kernel; a server that dies takes its kernels with it.
+is killed makes the server kill its kernel; a server that dies takes its kernels with it. Only
+the worker and processes it started may ask the server for anything: a kernel's own code cannot
+(and does not find the socket's path in its environment).
 Modules whose import reads settings a kernel changes (matplotlib's backend, ipywidgets' comm
 registration) are not preloaded.
 """
@@ -25,6 +27,7 @@ import resource
 import select
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -58,6 +61,7 @@ def _run_kernel(request, fds, closing):
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
+        os.environ.pop(ENV, None)            # the kernel has no business with the server
         sys.argv = list(request["argv"])
         sys.path[0] = request["cwd"]
         if "numpy.random" in sys.modules:
@@ -79,6 +83,21 @@ def _run_kernel(request, fds, closing):
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+def _parent_of(pid):
+    """Parent process id of `pid` (Linux /proc), or None."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _from_worker(conn):
+    """Is the peer the worker that started this server, or a process the worker started?"""
+    pid, _, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+    worker = os.getppid()
+    return pid == worker or _parent_of(pid) == worker
 
 
 class _Server:
@@ -105,6 +124,10 @@ class _Server:
 
     def _accept(self):
         conn, _ = self.listener.accept()
+        if not _from_worker(conn):
+            conn.close()        # only the worker and the stubs it starts may ask (not a kernel)
+            return
+        conn.settimeout(5)
         try:
             message, fds, _, _ = socket.recv_fds(conn, 1 << 20, 3)
             request = json.loads(message)
@@ -185,18 +208,21 @@ class ForkServer:
     def alive(self):
         return self.process is not None and self.process.poll() is None
 
-    def start(self):
-        """Start the server (if not running) and wait until its imports are done."""
-        if self.alive():
-            return self
-        self.stop()
-        self.folder = tempfile.mkdtemp(prefix="course-kernels-")
-        self.process = subprocess.Popen([sys.executable, "-m", "nnlib.course.forkserver", self.path],
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        if self.process.stdout.readline().strip() != b"ready":
+    def start(self, export=True):
+        """Start the server (if not running) and wait until its imports are done.
+
+        export: name its socket in NNLIB_KERNEL_SERVER, so kernels started from here use it.
+        """
+        if not self.alive():
             self.stop()
-            raise RuntimeError("the kernel fork server did not start (see the worker's log)")
-        os.environ[ENV] = self.path
+            self.folder = tempfile.mkdtemp(prefix="course-kernels-")
+            self.process = subprocess.Popen([sys.executable, "-m", "nnlib.course.forkserver", self.path],
+                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            if self.process.stdout.readline().strip() != b"ready":
+                self.stop()
+                raise RuntimeError("the kernel fork server did not start (see the worker's log)")
+        if export:
+            os.environ[ENV] = self.path
         return self
 
     def peak_mb(self):
