@@ -137,9 +137,10 @@ def main():
         print(f"  course grade --workers {args.workers}         {wall:6.1f} s  ({wall / args.n:.2f} s each)")
         print(f"  speed-up                          {plain / wall:6.2f} x")
         print(f"  running the master bare           {t['bare']:6.2f} s  (median of 7)")
-        print(f"  grading the solution, one job     {t['forked']:6.2f} s  overhead {100 * (t['forked'] / t['bare'] - 1):4.0f} %"
+        over = {k: 100 * (t[k] / t["bare"] - 1) for k in ("forked", "scratch")}
+        print(f"  grading the solution, one job     {t['forked']:6.2f} s  overhead {over['forked']:4.0f} %"
               "  (forked kernel: its imports done once per worker)")
-        print(f"    the same, --no-fork-server      {t['scratch']:6.2f} s  overhead {100 * (t['scratch'] / t['bare'] - 1):4.0f} %"
+        print(f"    the same, --no-fork-server      {t['scratch']:6.2f} s  overhead {over['scratch']:4.0f} %"
               "  (kernel started from scratch, as bare)")
         print(f"  peak memory of a worker or kernel  {max(r.peak_mb for r in results):.0f} MiB")
         for n in (int(x) for x in args.scaling.split(",") if x):

@@ -85,7 +85,7 @@ def _run_kernel(request, fds, closing):
     os._exit(code)
 
 
-def _parent_of(pid):
+def parent_of(pid):
     """Parent process id of `pid` (Linux /proc), or None."""
     try:
         return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
@@ -97,7 +97,7 @@ def _from_worker(conn):
     """Is the peer the worker that started this server, or a process the worker started?"""
     pid, _, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
     worker = os.getppid()
-    return pid == worker or _parent_of(pid) == worker
+    return pid == worker or parent_of(pid) == worker
 
 
 class _Server:

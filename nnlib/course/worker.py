@@ -77,16 +77,7 @@ def _scores(db_url, course_id, assignment, student):
 
 def _children(pid):
     """Process ids whose parent is `pid` (Linux /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
+    return [int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit() and forkserver.parent_of(e.name) == pid]
 
 
 class Budget:
