@@ -5,6 +5,7 @@ notebook, whose cells nbval runs in order in one kernel) stays on one worker, so
 such as a graded example class or a shared-kernel catalogue run are computed once.
 """
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -20,3 +21,42 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def root():
     return ROOT
+
+
+def run_cells(folder, *sources, timeout=20, allow_errors=False):
+    """Run cells in a grading kernel (the kernel spec first on JUPYTER_PATH) started from `folder`.
+
+    Returns ([output text of each cell], the NotebookClient).
+    """
+    from nbclient import NotebookClient
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from nnlib.course.client import GradingKernelManager
+    nb = new_notebook(cells=[new_code_cell(s) for s in sources])
+    client = NotebookClient(nb, kernel_name="python3", timeout=timeout, interrupt_on_timeout=True,
+                            allow_errors=allow_errors, shutdown_kernel="immediate",
+                            kernel_manager_class=GradingKernelManager,
+                            resources={"metadata": {"path": str(folder)}})
+    client.execute()
+    texts = [[o.get("text", "") or o.get("evalue", "") or o.get("ename", "") for o in c.outputs] for c in nb.cells]
+    return [" ".join(t).strip() for t in texts], client
+
+
+@contextlib.contextmanager
+def kernel_server(specs, limits, memory_mb=2048):
+    """A running kernel server (sandboxed with `limits`, or not for None) whose grading kernel spec
+    (memory_mb cap) is first on JUPYTER_PATH; the environment is restored afterwards."""
+    from nnlib.course import forkserver
+    forkserver.kernelspec(specs, memory_mb)
+    names = ("JUPYTER_PATH", forkserver.ENV, forkserver.IPC_ENV, forkserver.SANDBOXED_ENV)
+    saved = {k: os.environ.get(k) for k in names}
+    os.environ["JUPYTER_PATH"] = str(specs)
+    running = forkserver.ForkServer().start(limits=limits)
+    try:
+        yield running
+    finally:
+        running.stop()
+        for key, value in saved.items():
+            os.environ.pop(key, None)
+            if value is not None:
+                os.environ[key] = value

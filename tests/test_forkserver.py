@@ -1,4 +1,5 @@
-"""The kernel fork server: forked kernels behave like kernels started from scratch."""
+"""The kernel fork server: forked kernels behave like kernels started from scratch, in the sandbox
+(`sandboxed`, as grading runs them) and without it (`--no-sandbox`)."""
 
 import os
 import signal
@@ -7,40 +8,26 @@ import sys
 import time
 
 import pytest
-from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, DeadKernelError
-from nbformat.v4 import new_code_cell, new_notebook
 
 from nnlib.course import forkserver, sandbox
-from nnlib.course.client import GradingKernelManager
+from conftest import kernel_server
+from conftest import run_cells as _run
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """A running fork server, and the sandbox kernel spec (2048 MiB cap) first on JUPYTER_PATH."""
-    specs = tmp_path_factory.mktemp("kernelspec")
-    sandbox.kernelspec(specs, 2048)
-    saved = {k: os.environ.get(k) for k in ("JUPYTER_PATH", forkserver.ENV)}
-    os.environ["JUPYTER_PATH"] = str(specs)
-    running = forkserver.ForkServer().start()
-    yield running
-    running.stop()
-    for key, value in saved.items():
-        os.environ.pop(key, None)
-        if value is not None:
-            os.environ[key] = value
+MODES = {"sandboxed": sandbox.Limits(memory_mb=2048), "plain": None}
 
 
-def _run(folder, *sources, timeout=20, allow_errors=False):
-    """Run cells in a sandbox kernel started from `folder`; -> ({cell: [output texts]}, client)."""
-    nb = new_notebook(cells=[new_code_cell(s) for s in sources])
-    client = NotebookClient(nb, kernel_name="python3", timeout=timeout, interrupt_on_timeout=True,
-                            allow_errors=allow_errors, shutdown_kernel="immediate",
-                            kernel_manager_class=GradingKernelManager,
-                            resources={"metadata": {"path": str(folder)}})
-    client.execute()
-    texts = [[o.get("text", "") or o.get("evalue", "") or o.get("ename", "") for o in c.outputs] for c in nb.cells]
-    return [" ".join(t).strip() for t in texts], client
+@pytest.fixture(scope="module", params=list(MODES))
+def server(request, tmp_path_factory):
+    """A running fork server (in a sandbox or not), the grading kernel spec (2048 MiB cap) on JUPYTER_PATH."""
+    with kernel_server(tmp_path_factory.mktemp("kernelspec"), MODES[request.param]) as running:
+        yield running
+
+
+def _kernels_of(server):
+    """Host pids of the server's children (its kernels)."""
+    return {int(p) for p in os.listdir("/proc") if p.isdigit() and forkserver.parent_of(p) == server.server_pid}
 
 
 def _alive(pid):
@@ -51,14 +38,16 @@ def _alive(pid):
     return open(f"/proc/{pid}/stat").read().split(")")[1].split()[0] != "Z"
 
 
-def test_kernel_is_forked_with_the_stubs_folder_and_memory_cap(server, tmp_path):
-    """Is the kernel a child of the server, in the notebook's folder, under the memory cap?"""
-    (tmp_path / "helper.py").write_text("VALUE = 42\n")
+def test_kernel_is_forked_in_its_folder_under_the_memory_cap(server, tmp_path):
+    """Is the kernel a child of the server, in its working folder, under the memory cap, torch loaded?"""
     out, _ = _run(tmp_path, "import os, resource\nprint(os.getppid(), os.getcwd())",
                   "print(resource.getrlimit(resource.RLIMIT_AS)[0] >> 20)",
-                  "import helper\nprint(helper.VALUE)", "import sys\nprint('torch' in sys.modules)")
-    assert out[0] == f"{server.process.pid} {tmp_path}"
-    assert out[1:] == ["2048", "42", "True"]
+                  "import sys\nprint('torch' in sys.modules)")
+    if server.limits:      # the sandbox's PID 1, in the sandbox's private working folder
+        assert out[0] == f"1 {forkserver.WORK_DIR}"
+    else:
+        assert out[0] == f"{server.process.pid} {tmp_path}"
+    assert out[1:] == ["2048", "True"]
 
 
 def test_each_kernel_starts_fresh(server, tmp_path):
@@ -87,27 +76,27 @@ def test_kernel_that_exits_is_reported_dead(server, tmp_path):
 
 def test_killing_the_stub_kills_its_kernel(server, tmp_path):
     """When jupyter_client kills the kernel it started (the stub), does the forked kernel die too?"""
-    out, _ = _run(tmp_path, "import os\nprint(os.getpid())")
-    pid = int(out[0])
+    _run(tmp_path, "print('hello')")
     deadline = time.monotonic() + 5
-    while _alive(pid) and time.monotonic() < deadline:
+    while _kernels_of(server) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _alive(pid)
+    assert not _kernels_of(server)
 
 
-def test_kernels_die_with_the_server(tmp_path):
-    """If the server is killed (the worker's budget ran out), do its kernels go with it?"""
-    spare = forkserver.ForkServer().start(export=False)
+@pytest.mark.parametrize("mode", MODES)
+def test_kernels_die_with_the_server(tmp_path, mode):
+    """If the server is killed (the worker died), do its kernels go with it?"""
+    spare = forkserver.ForkServer().start(limits=MODES[mode], export=False)
     try:
         got = {}
-        stub = subprocess.Popen([sys.executable, "-m", "nnlib.course.sandbox", "--", "-f",
+        (tmp_path / "kernel.json").write_text('{"transport": "tcp", "ip": "127.0.0.1"}')
+        stub = subprocess.Popen([sys.executable, "-m", "nnlib.course.forkserver", "kernel", "--", "-f",
                                  str(tmp_path / "kernel.json")], cwd=tmp_path, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, env={**os.environ, forkserver.ENV: spare.path})
         deadline = time.monotonic() + 10
         while not got and time.monotonic() < deadline:
             time.sleep(0.1)
-            got = {int(p) for p in os.listdir("/proc")
-                   if p.isdigit() and forkserver.parent_of(p) == spare.process.pid}
+            got = _kernels_of(spare)
         assert got, "the server forked no kernel"
         spare.process.send_signal(signal.SIGKILL)
         stub.wait(timeout=10)
@@ -119,14 +108,26 @@ def test_kernels_die_with_the_server(tmp_path):
         spare.stop()
 
 
-def test_without_a_server_the_sandbox_starts_the_kernel_itself(tmp_path, monkeypatch):
-    """Does a socket nobody listens on make the sandbox start the kernel itself?"""
+def test_without_a_server_an_unsandboxed_stub_starts_the_kernel_itself(tmp_path, monkeypatch):
+    """Unsandboxed, does a socket nobody listens on make the stub start the kernel itself?"""
     specs = tmp_path / "specs"
-    sandbox.kernelspec(specs, 1024)
+    forkserver.kernelspec(specs, 1024)
     monkeypatch.setenv("JUPYTER_PATH", str(specs))
     monkeypatch.setenv(forkserver.ENV, str(tmp_path / "nobody.sock"))
+    monkeypatch.delenv(forkserver.SANDBOXED_ENV, raising=False)
+    monkeypatch.delenv(forkserver.IPC_ENV, raising=False)
     out, _ = _run(tmp_path, "import os, resource\nprint(os.getppid(), resource.getrlimit(resource.RLIMIT_AS)[0] >> 20)")
     assert out[0] == f"{os.getpid()} 1024"   # started by this process's kernel manager, capped
+
+
+def test_without_a_server_a_sandboxed_stub_starts_nothing(tmp_path, monkeypatch):
+    """When grading is sandboxed and the server is gone, does the stub refuse instead of starting
+    a kernel outside the sandbox?"""
+    (tmp_path / "kernel.json").write_text("{}")
+    env = {**os.environ, forkserver.ENV: str(tmp_path / "nobody.sock"), forkserver.SANDBOXED_ENV: "1"}
+    done = subprocess.run([sys.executable, "-m", "nnlib.course.forkserver", "kernel", "--", "-f",
+                           str(tmp_path / "kernel.json")], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "no kernel started" in done.stderr
 
 
 def test_a_kernel_cannot_ask_the_server_for_anything(server, tmp_path):

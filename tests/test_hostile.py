@@ -1,19 +1,26 @@
-"""Broken and hostile submissions of assignment 1, graded together in one class.
+"""Broken and hostile submissions of assignment 1, graded together in one class, in the sandbox.
 
 Each fixture is the worked solution with one thing done to it. After grading, each must have
 its own status and reason, lose exactly the points named here, and leave the rest of the class
-alone. (Not JSON, wrong file name, endless cells, deleted and moved test cells and warnings are
-in tests/test_class_grading.py's synthetic class.)
+alone: the honest students score what they score alone, nothing under the course root changes,
+no process a kernel started is alive and no file a kernel wrote is left on the host. (Not JSON,
+wrong file name, endless cells, deleted and moved test cells and warnings are in
+tests/test_class_grading.py's synthetic class; the sandbox's walls one by one in
+tests/test_sandbox.py.)
 """
 
 import copy
+import hashlib
+import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from unittest import mock
 
 import nbformat
 import pytest
 
-from nnlib.course import grade, submissions
+from nnlib.course import grade, sandbox, submissions
 
 ROOT = Path(__file__).resolve().parents[1]
 A, NAME = "a1_hyperparameters", "hyperparameters.ipynb"
@@ -69,8 +76,85 @@ for top, _, files in os.walk('../../..'):
             con.commit()
 """
 
+MARKER = "/tmp/course-hostile-marker"    # a host path hostile cells try to write; must never exist
+
+# Persistence through the course's files: rewrite nnlib's checks on disk so later students pass.
+_REWRITE_CHECKS = """import importlib.util, pathlib
+folder = pathlib.Path(importlib.util.find_spec('nnlib').origin).parent / 'checks'
+for path in folder.glob('*.py'):
+    try:
+        path.write_text(path.read_text().replace('def grade_', 'def _old_grade_'))
+    except OSError as exc:
+        print('blocked:', exc)
+"""
+# The grader's own output and template gradebooks: look for them through /proc and the disk.
+_HUNT_RESULTS = """import os, glob
+paths = set()
+for cmd in glob.glob('/proc/*/cmdline') + glob.glob('/proc/*/environ'):
+    try:
+        paths.update(w for w in open(cmd, 'rb').read().decode(errors='ignore').replace('=', chr(0)).split(chr(0)) if w.startswith('/'))
+    except OSError:
+        pass
+for top in list(paths) + ['/', '/tmp', '/root', '/work', '/home']:
+    for folder, _, files in os.walk(top):
+        for f in files:
+            if f.endswith(('.json', '.db')) and ('.grading' in folder or 'gradebook' in f or 'build' in folder):
+                try:
+                    open(os.path.join(folder, f), 'a').write('tampered')
+                except OSError:
+                    pass
+"""
+# A process that outlives the kernel and edits things after grading.
+_DETACHED = f"""import subprocess, sys
+subprocess.Popen([sys.executable, '-c', 'import time, os; time.sleep(4); open({MARKER!r}, "w").write("late")'],
+                 start_new_session=True)
+"""
+# Other kernels: find their connection files through /proc and talk to them.
+_OTHER_KERNELS = """import glob, json
+for cmd in glob.glob('/proc/*/cmdline'):
+    try:
+        words = open(cmd, 'rb').read().split(b'\\0')
+    except OSError:
+        continue
+    for w in words:
+        if w.endswith(b'.json') and b'kernel' in w:
+            info = json.load(open(w))
+            from jupyter_client import BlockingKernelClient
+            client = BlockingKernelClient(); client.load_connection_info(info); client.start_channels()
+            client.execute('import nnlib.checks as c; c.expect_close = lambda *a, **k: None')
+"""
+# The answer key: the master notebook, its path built from pieces.
+_ANSWER_KEY = """import json, pathlib, importlib.util
+root = pathlib.Path(importlib.util.find_spec('nnlib').origin).parents[1]
+key = root / ('sou' + 'rce') / 'a1_hyperparameters' / ('hyperparameters.' + ''.join(map(chr, [105, 112, 121, 110, 98])))
+try:
+    cells = json.loads(key.read_text())['cells']
+    exec('\\n'.join(''.join(c['source']) for c in cells if c['cell_type'] == 'code' and 'BEGIN SOLUTION loss' in ''.join(c['source'])))
+except OSError:
+    mse = ((y_true - y_prediction) ** 2).sum()
+"""
+# Kill everything it can reach: its parents, every pid.
+_KILL_ALL = """import os, signal
+for pid in range(2, 4 * 10**6 if False else 5000):
+    if pid != os.getpid():
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+"""
+# Fill the disk: 1.5 GB into /tmp.
+_FILL_TMP = """chunk = b'0' * (1 << 20)
+try:
+    with open('/tmp/big.bin', 'wb') as f:
+        for _ in range(1500):
+            f.write(chunk)
+except OSError as exc:
+    print('stopped:', exc)
+"""
+
 FIXTURES = {
     "solution": Fixture(),
+    "honest_mistake": Fixture(answers={"loss": WRONG_MSE}, zero=("test_loss",), failure="mean"),
     "missing_notebook": Fixture(status=grade.UNGRADABLE, zero="*", reason="missing"),
     "duplicated_cells": Fixture(edit=_duplicate, status=grade.PROBLEMS, reason="more than once"),
     "edited_test_cell": Fixture(answers={"loss": WRONG_MSE}, edit=_edit_tests, status=grade.PROBLEMS,
@@ -106,9 +190,25 @@ FIXTURES = {
                                   status=grade.PENALIZED, zero="*", reason="hyperparameters.ipynb"),
     "opens_gradebook": Fixture(after={"loss": "import sqlite3\ncon = sqlite3.connect('../../../gradebook.db')"},
                                status=grade.PENALIZED, zero="*", reason="sqlite3"),
-    "edits_gradebook_in_disguise": Fixture(after={"loss": _FIND_GRADEBOOK}, status=grade.PENALIZED, zero="*",
-                                           reason="gradebook's copy"),
+    # The sandbox shows the kernel no gradebook at all: the search finds nothing, the answers stand.
+    "edits_gradebook_in_disguise": Fixture(after={"loss": _FIND_GRADEBOOK}),
+    "rewrites_nnlib_checks": Fixture(answers={"loss": WRONG_MSE}, after={"loss": _REWRITE_CHECKS},
+                                     zero=("test_loss",), failure="mean"),
+    # The scan names '.db' for a person to look at; the search itself finds nothing in the sandbox.
+    "hunts_results_and_gradebooks": Fixture(answers={"loss": WRONG_MSE}, after={"loss": _HUNT_RESULTS},
+                                            status=grade.PENALIZED, zero="*", reason="'.db'"),
+    "detached_process": Fixture(after={"loss": _DETACHED}),
+    "talks_to_other_kernels": Fixture(answers={"loss": WRONG_MSE}, after={"loss": _OTHER_KERNELS},
+                                      zero=("test_loss",), failure="mean"),
+    "reads_answer_key": Fixture(answers={"loss": _ANSWER_KEY}, zero=("test_loss",), failure="mean"),
+    "shell_magics": Fixture(answers={"loss": WRONG_MSE},
+                            after={"loss": f"_ = !touch {MARKER}\nprint('after the magic')",
+                                   "shallow_narrow": f"%%bash\ntouch {MARKER}\necho x > /work/hostile.txt"},
+                            zero=("test_loss",), failure="mean"),
+    "kills_everything": Fixture(after={"loss": _KILL_ALL}, status=grade.PROBLEMS, reason="stopped the kernel"),
+    "fills_tmp": Fixture(after={"loss": _FILL_TMP}),
 }
+HONEST = ("solution", "honest_mistake")
 
 
 def _make(name, fixture, release, source, submitted):
@@ -125,6 +225,27 @@ def _make(name, fixture, release, source, submitted):
     nbformat.write(nb, str(folder / NAME))
 
 
+def _course_files():
+    """{path: sha256} of what decides grades under the course root (templates included)."""
+    paths = [ROOT / "nbgrader_config.py", *(ROOT / "build" / "gradebooks").glob("*.db")]
+    for folder in ("nnlib", "source", "release", "solutions"):
+        paths += [p for p in (ROOT / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
+
+
+def _kernel_processes():
+    """Pids of processes running as a sandbox kernel user (uid >= sandbox.UID_BASE)."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            uid = int(next(l for l in status.read_text().splitlines() if l.startswith("Uid:")).split()[1])
+        except (OSError, StopIteration):
+            continue
+        if uid >= sandbox.UID_BASE:
+            found.append(int(status.parent.name))
+    return found
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     out = tmp_path_factory.mktemp("hostile")
@@ -132,15 +253,22 @@ def graded(tmp_path_factory):
     source = submissions.read(ROOT / "source" / A / NAME)
     for name, fixture in FIXTURES.items():
         _make(name, fixture, release, source, out / "submitted")
-    results = grade.grade(ROOT, [A], out / "submitted", out / "graded", workers=2, timeout=30,
-                          progress=False, log=lambda *_: None)
-    return {r.student: r for r in results}  # out / "graded" did not exist: grade makes it
+    Path(MARKER).unlink(missing_ok=True)
+    grade._template_db(ROOT, A)
+    before = _course_files()
+    temp = out / "tmp"
+    temp.mkdir()
+    with mock.patch.dict(os.environ, {"TMPDIR": str(temp)}), mock.patch.object(tempfile, "tempdir", None):
+        results = grade.grade(ROOT, [A], out / "submitted", out / "graded", workers=2, timeout=30,
+                              progress=False, log=lambda *_: None)
+    return {"results": {r.student: r for r in results},  # out / "graded" did not exist: grade makes it
+            "before": before, "after": _course_files(), "temp": temp}
 
 
 @pytest.mark.parametrize("name", FIXTURES)
 def test_each_fixture_gets_its_status_reason_and_score(graded, name):
     """Does each broken or hostile submission get its own status, a reason, and lose just its points?"""
-    fixture, result = FIXTURES[name], graded[name]
+    fixture, result = FIXTURES[name], graded["results"][name]
     assert result.status == fixture.status, (result.reasons, result.failures)
     if fixture.reason:
         assert any(fixture.reason in r for r in result.reasons), result.reasons
@@ -154,9 +282,27 @@ def test_each_fixture_gets_its_status_reason_and_score(graded, name):
 
 
 def test_the_rest_of_the_class_is_untouched(graded):
-    """Is the worked solution, graded beside all of them, still full marks with nothing to report?"""
-    solution = graded["solution"]
+    """Are the honest students, graded beside all of them, scored as alone with nothing to report?"""
+    solution, mistake = graded["results"]["solution"], graded["results"]["honest_mistake"]
     assert solution.auto_score == sum(TESTS.values()) and not solution.reasons and not solution.failures
+    assert mistake.auto_score == sum(TESTS.values()) - TESTS["test_loss"] and not mistake.reasons
+    assert list(mistake.failures) == ["test_loss"]
+
+
+def test_nothing_under_the_course_root_changed(graded):
+    """Are nnlib, the notebooks, the config and the template gradebooks byte for byte as before?"""
+    changed = {p for p, digest in graded["before"].items() if graded["after"].get(p) != digest}
+    added = set(graded["after"]) - set(graded["before"]) - {p for p in graded["after"] if "/build/" in p}
+    assert not changed and not added
+
+
+def test_nothing_is_left_running_or_on_disk(graded):
+    """After grading: no kernel user's process alive, no temporary file of the run, no marker written?"""
+    import time
+    time.sleep(5)   # longer than the detached process waits before it writes
+    assert _kernel_processes() == []
+    assert sorted(p.name for p in graded["temp"].iterdir()) == []
+    assert not Path(MARKER).exists() and not Path("/work/hostile.txt").exists()
 
 
 def test_autograde_pipeline_is_nbgraders_own_but_for_execute():

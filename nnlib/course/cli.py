@@ -31,13 +31,15 @@ def _collect(args):
 
 
 def _grade(args):
-    from nnlib.course.grade import grade, table
+    from nnlib.course.grade import WITHOUT_ISOLATION, grade, require_sandbox, table
+    require_sandbox(not args.no_sandbox)
     start = time.perf_counter()
     if args.downloads:
         args.submitted = _collect(args)
     results = grade(args.root, args.assignments or None, args.submitted, args.out, args.workers,
                     args.timeout, args.force, progress=not args.quiet, budget=args.budget,
-                    memory_mb=args.memory_mb, fork_server=not args.no_fork_server)
+                    memory_mb=args.memory_mb, fork_server=not args.no_fork_server,
+                    sandboxed=not args.no_sandbox, disk_mb=args.disk_mb)
     print(table(results))
     out = Path(args.out or args.root)
     counts = {}
@@ -45,6 +47,8 @@ def _grade(args):
         counts[r.status] = counts.get(r.status, 0) + 1
     print(f"\n{len(results)} submission(s) in {time.perf_counter() - start:.1f} s: "
           + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    if args.no_sandbox:
+        print(f"WARNING: {WITHOUT_ISOLATION}")
     print(f"grades: {out / 'grades.csv'}   report: {out / 'report.html'}   feedback: {out / 'feedback'}   "
           f"gradebook: {out / 'gradebook.db'}")
     return 0
@@ -62,7 +66,7 @@ def _demo(args):
     print(f"example submissions written to {out / 'submitted'}")
     results = grade(args.root, chosen, out / "submitted", out, args.workers, args.timeout, True,
                     progress=not args.quiet, budget=args.budget, memory_mb=args.memory_mb,
-                    fork_server=not args.no_fork_server)
+                    fork_server=not args.no_fork_server, sandboxed=not args.no_sandbox, disk_mb=args.disk_mb)
     print(table(results))
     print(f"\ngrades: {out / 'grades.csv'}   report: {out / 'report.html'}   feedback: {out / 'feedback'}")
     return 0
@@ -96,6 +100,10 @@ def main(argv=None):
         p.add_argument("--timeout", type=int, default=None, help="seconds per cell (default: nbgrader_config.py)")
         p.add_argument("--budget", type=int, default=900, help="seconds for one whole submission (default 900)")
         p.add_argument("--memory-mb", type=int, default=3072, help="memory cap of each kernel in MiB (default 3072)")
+        p.add_argument("--disk-mb", type=int, default=512,
+                       help="size of each kernel's private /tmp, its only writable place, MiB (default 512)")
+        p.add_argument("--no-sandbox", action="store_true",
+                       help="grade WITHOUT isolation where bubblewrap cannot run (said in the CSV and report)")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
         p.add_argument("--no-fork-server", action="store_true",
                        help="start every kernel from scratch instead of forking it (slower)")

@@ -6,36 +6,89 @@ worker starts one server that imports them once and then only forks: each kernel
 process of its own, forked from a parent that never runs notebook code, so no submission sees
 another's state.
 
-    worker --starts--> server: imports PRELOAD, waits on a unix socket, single-threaded
-    jupyter_client --starts--> `python -m nnlib.course.sandbox` (the kernel spec's argv), which
-        finds NNLIB_KERNEL_SERVER, sends its argv, environment, folder and stdio, and waits
-    server --forks--> kernel: new session, the sandbox's memory cap, the stub's environment
-    stub <-- "exit N" -- server, when the kernel ends; the stub then exits with that status
+    worker --starts--> server: imports PRELOAD, waits on a unix socket the worker bound, single-threaded;
+        inside the worker's bubblewrap sandbox (nnlib.course.sandbox) as its PID 1, unless
+        grading runs with --no-sandbox
+    jupyter_client --starts--> `python -m nnlib.course.forkserver kernel ...` (the kernel spec's
+        argv, the "stub"), which finds NNLIB_KERNEL_SERVER and sends a KernelRequest with its stdio
+    server --forks--> kernel; the stub stands for it towards jupyter_client: it passes signals on
+        and exits with the kernel's exit status
 
-Signals sent to the stub (interrupt, terminate) go on to the kernel's process group; a stub that
-is killed makes the server kill its kernel; a server that dies takes its kernels with it. Only
-the worker and processes it started may ask the server for anything: a kernel's own code cannot
-(and does not find the socket's path in its environment).
+In the sandbox, a kernel's ZMQ sockets are unix sockets (`ipc` transport) in /tmp/.ipc of the
+sandbox, a folder only root may change; the worker reaches them through /proc/<server>/root,
+no other sandbox sees them. The kernel binds them before it drops to its own user, and before a
+kernel starts every other process of the sandbox is killed and /tmp emptied, so one worker's
+submissions, graded one after another, share nothing but the server's preloaded modules.
+
+A stub that is killed makes the server kill its kernel; a server that dies takes its kernels
+with it. Only the worker and processes it started may ask the server for anything: a kernel's own
+code cannot (it neither sees the socket nor finds its path in its environment).
 Modules whose import reads settings a kernel changes (matplotlib's backend, ipywidgets' comm
 registration) are not preloaded.
 """
 
+import argparse
 import ctypes
 import json
 import os
 import resource
 import select
+import shutil
 import signal
 import socket
 import struct
 import subprocess
 import sys
 import tempfile
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-ENV = "NNLIB_KERNEL_SERVER"
+from nnlib.course import sandbox
+
+ENV = "NNLIB_KERNEL_SERVER"          # path of the server's socket, for the stubs
+IPC_ENV = "NNLIB_KERNEL_IPC"          # host path prefix of a sandboxed kernel's ipc sockets
+SANDBOXED_ENV = "NNLIB_SANDBOXED"     # set while grading is sandboxed: never start a kernel outside
 PRELOAD = ("numpy", "torch", "ipykernel.kernelapp")
-_PR_SET_PDEATHSIG = 1
+IPC_DIR, WORK_DIR, HOME_DIR, MPL_CACHE = "/tmp/.ipc", "/tmp/work", "/tmp/home", "/tmp/.mplcache"
+KERNEL_ENV_PREFIXES = ("PATH", "LANG", "LC_", "TZ", "TERM", "NBGRADER_", "TQDM_", "OMP_", "MKL_",
+                       "OPENBLAS_", "ATEN_", "TORCH_", "MPLBACKEND", "PYTHONHASHSEED", "PYDEVD_")
+_PR_SET_PDEATHSIG, _PR_SET_DUMPABLE = 1, 4
+
+
+@dataclass
+class KernelRequest:
+    """What a stub asks the server for (JSON over the socket; stdio travel as file descriptors).
+
+    kernel_args: ipykernel's arguments, `-f CONNECTION_FILE` among them.
+    connection: the connection file's contents (a sandboxed kernel writes its own copy).
+    stats: ask for the peak memory figure instead of a kernel.
+    """
+
+    kernel_args: list = field(default_factory=list)
+    cwd: str = ""
+    env: dict = field(default_factory=dict)
+    memory_mb: int = 0
+    connection: dict = field(default_factory=dict)
+    stats: bool = False
+
+
+@dataclass
+class Reply:
+    """What the server sends back: the kernel's pid, later its exit status; or the stats figure."""
+
+    pid: int = None
+    exit: int = None
+    peak_kb: int = None
+
+
+def _send(conn, record):
+    conn.sendall(json.dumps(asdict(record)).encode())
+
+
+def _receive(conn, kind, size=1 << 20):
+    """The next record of type `kind` on `conn`, or None when the other side has hung up."""
+    data = conn.recv(size)
+    return kind(**json.loads(data)) if data else None
 
 
 def _die_with_parent():
@@ -46,45 +99,6 @@ def _die_with_parent():
         pass
 
 
-# ---------------------------------------------------------------- server side (its own process)
-
-def _run_kernel(request, fds, closing):
-    """In the forked child: become the kernel the stub asked for. Never returns."""
-    try:
-        for fd in closing:
-            os.close(fd)
-        for target, fd in enumerate(fds):
-            os.dup2(fd, target)
-            os.close(fd)
-        os.setsid()
-        _die_with_parent()
-        os.chdir(request["cwd"])
-        os.environ.clear()
-        os.environ.update(request["env"])
-        os.environ.pop(ENV, None)            # the kernel has no business with the server
-        sys.argv = list(request["argv"])
-        sys.path[0] = request["cwd"]
-        if "numpy.random" in sys.modules:
-            sys.modules["numpy.random"].seed()   # a fresh process draws its own global seed
-        from nnlib.course.sandbox import limit_memory
-        limit_memory(request["memory_mb"])
-        from ipykernel import kernelapp
-        args = list(request["kernel_args"])
-        if os.environ.get("JPY_PARENT_PID"):   # read by ipykernel at import, here before it was set
-            args.append(f"--IPKernelApp.parent_handle={os.environ['JPY_PARENT_PID']}")
-        kernelapp.launch_new_instance(argv=args)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    except BaseException:  # the kernel could not start: say why on its stderr
-        import traceback
-        traceback.print_exc()
-        code = 1
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
-
-
 def parent_of(pid):
     """Parent process id of `pid` (Linux /proc), or None."""
     try:
@@ -93,20 +107,149 @@ def parent_of(pid):
         return None
 
 
-def _from_worker(conn):
-    """Is the peer the worker that started this server, or a process the worker started?"""
+# ---------------------------------------------------------------- kernel side (a forked child)
+
+def _kernel_env(env):
+    """A sandboxed kernel's environment: only what grading needs, homes inside the sandbox."""
+    kept = {k: v for k, v in env.items() if k.startswith(KERNEL_ENV_PREFIXES)}
+    kept.update(HOME=HOME_DIR, TMPDIR="/tmp", PWD=WORK_DIR, MPLCONFIGDIR=f"{HOME_DIR}/.matplotlib",
+                PYTHONDONTWRITEBYTECODE="1")
+    return kept
+
+
+def _without_connection_file(args):
+    """ipykernel arguments less `-f FILE` / `--f=FILE`."""
+    kept, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in ("-f", "--f"):
+            skip = True
+        elif not arg.startswith(("-f=", "--f=")):
+            kept.append(arg)
+    return kept
+
+
+def _sandboxed_args(request):
+    """Write the kernel's connection file inside the sandbox; ipykernel's arguments for it."""
+    info = dict(request.connection, ip=f"{IPC_DIR}/kernel", transport="ipc")
+    path = f"{IPC_DIR}/kernel.json"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(info, f)
+    args = _without_connection_file(request.kernel_args) + ["-f", path, "--IPKernelApp.parent_handle=0"]
+    if not any(a.startswith("--HistoryManager.hist_file") for a in args):
+        args.append("--HistoryManager.hist_file=:memory:")   # nbclient asks for it too
+    return args
+
+
+def _chown_tree(folder, uid):
+    for top, dirs, files in os.walk(folder):
+        for name in [top, *(os.path.join(top, n) for n in dirs + files)]:
+            os.lchown(name, uid, uid)
+
+
+def _run_kernel(request, fds, uid=None, tasks=0):
+    """In the forked child: become the kernel the stub asked for. Never returns.
+
+    uid: the sandbox's kernel user (None: not sandboxed, the kernel keeps the server's user).
+    """
+    try:
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+        os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+        os.setsid()
+        _die_with_parent()
+        if uid is None:
+            cwd, env, args = request.cwd, dict(request.env), list(request.kernel_args)
+            if env.get("JPY_PARENT_PID"):   # read by ipykernel at import, here before it was set
+                args.append(f"--IPKernelApp.parent_handle={env['JPY_PARENT_PID']}")
+        else:
+            cwd, env, args = WORK_DIR, _kernel_env(request.env), _sandboxed_args(request)
+        env.pop(ENV, None)                   # the kernel has no business with the server
+        os.chdir(cwd)
+        os.environ.clear()
+        os.environ.update(env)
+        sys.argv = [sys.executable, "-m", "ipykernel_launcher", *args]
+        sys.path[0] = cwd
+        if "numpy.random" in sys.modules:
+            sys.modules["numpy.random"].seed()   # a fresh process draws its own global seed
+        from ipykernel.kernelapp import IPKernelApp
+        app = IPKernelApp.instance()
+        app.initialize(args)                 # binds the sockets: as root, in a folder only root changes
+        from zmq.utils.garbage import gc as zmq_gc
+        zmq_gc.start()   # its thread, needed to send large outputs, now: a cell near the memory cap cannot
+        if uid is None:
+            sandbox.limit_memory(request.memory_mb)
+        else:
+            _chown_tree(HOME_DIR, uid)
+            sandbox.become_kernel_user(uid, sandbox.Limits(memory_mb=request.memory_mb, tasks=tasks))
+        app.start()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:  # the kernel could not start: say why on its stderr
+        import traceback
+        traceback.print_exc(file=sys.__stderr__)
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+# ---------------------------------------------------------------- server side (its own process)
+
+def _peer_pid(conn):
     pid, _, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+    return pid
+
+
+def _from_worker(conn, sandboxed):
+    """Is the peer the worker that started this server, or a process the worker started?
+
+    In the sandbox the worker's processes are outside the server's PID namespace: their pid
+    reads as 0, where any process of the sandbox (a kernel) would have a pid of its own.
+    """
+    pid = _peer_pid(conn)
+    if sandboxed:
+        return pid == 0
     worker = os.getppid()
     return pid == worker or parent_of(pid) == worker
 
 
+def _kill_others():
+    """From a sandbox's PID 1: SIGKILL every other process of the sandbox (none left is fine)."""
+    try:
+        os.kill(-1, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _build_font_cache():
+    """Have matplotlib build its font list once, in a child, for every kernel to copy."""
+    os.makedirs(MPL_CACHE, exist_ok=True)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.environ["MPLCONFIGDIR"] = MPL_CACHE
+            import matplotlib.font_manager  # noqa: F401 (builds the cache on import)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
 class _Server:
-    def __init__(self, path):
-        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.listener.bind(path)
-        self.listener.listen(16)
+    """Forks kernels on request. sandbox_uid: the kernels' user when running as the sandbox's PID 1."""
+
+    def __init__(self, listener, sandbox_uid=None, tasks=0):
+        self.listener = listener
+        self.uid, self.tasks = sandbox_uid, tasks
         self.kernels = {}       # kernel pid -> stub connection
         self.peak_kb = 0        # largest resident set of a kernel that has ended, KiB
+
+    @property
+    def sandboxed(self):
+        return self.uid is not None
 
     def serve(self):
         while True:
@@ -118,72 +261,113 @@ class _Server:
             if self.listener in ready:
                 self._accept()
             for pid, conn in list(self.kernels.items()):
-                if conn in ready and not conn.recv(1024):
-                    self._kill(pid)                  # the stub is gone: so is its kernel
+                if conn in ready:
+                    self._from_stub(pid, conn)
             self._reap()
+
+    def _from_stub(self, pid, conn):
+        """A stub spoke: a signal to pass on to its kernel, or it hung up (so the kernel goes)."""
+        try:
+            message = _receive(conn, dict, 1024)
+        except (OSError, ValueError):
+            message = None
+        if message and isinstance(message.get("signal"), int):
+            self._signal(pid, message["signal"])
+        else:
+            self._signal(pid, signal.SIGKILL)
 
     def _accept(self):
         conn, _ = self.listener.accept()
-        if not _from_worker(conn):
+        if not _from_worker(conn, self.sandboxed):
             conn.close()        # only the worker and the stubs it starts may ask (not a kernel)
             return
         conn.settimeout(5)
         try:
             message, fds, _, _ = socket.recv_fds(conn, 1 << 20, 3)
-            request = json.loads(message)
-        except (OSError, ValueError) as exc:
+            request = KernelRequest(**json.loads(message))
+        except (OSError, ValueError, TypeError) as exc:
             print(f"kernel fork server: bad request ({exc}); ignored", file=sys.stderr, flush=True)
             conn.close()
             return
-        if request.get("stats"):
+        if request.stats:
             self._reap()
-            own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            conn.sendall(json.dumps({"peak_kb": max(self.peak_kb, own)}).encode())
+            _send(conn, Reply(peak_kb=max(self.peak_kb, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)))
             conn.close()
             return
-        closing = [self.listener.fileno(), conn.fileno(), *(c.fileno() for c in self.kernels.values())]
+        if self.sandboxed:
+            self._clear()
         pid = os.fork()
         if pid == 0:
-            _run_kernel(request, fds, closing)
+            _run_kernel(request, fds, self.uid, self.tasks)
         for fd in fds:
             os.close(fd)
         self.kernels[pid] = conn
-        conn.sendall(f"pid {pid}".encode())
+        _send(conn, Reply(pid=pid))
 
-    def _kill(self, pid):
+    def _clear(self):
+        """Sandbox only: end every process but this one, then empty /tmp for the next kernel."""
+        _kill_others()
+        while True:
+            try:
+                self._reaped(*os.wait4(-1, 0))
+            except ChildProcessError:
+                break
+        for entry in Path("/tmp").iterdir():
+            if entry.name != Path(MPL_CACHE).name:
+                shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+        os.mkdir(IPC_DIR, 0o755)
+        for folder in (WORK_DIR, HOME_DIR):
+            os.mkdir(folder, 0o700)
+        shutil.copytree(MPL_CACHE, f"{HOME_DIR}/.matplotlib")
+        _chown_tree(WORK_DIR, self.uid)
+        _chown_tree(HOME_DIR, self.uid)
+
+    def _signal(self, pid, signum):
         try:
-            os.killpg(pid, signal.SIGKILL)
+            os.killpg(pid, signum)
         except OSError:
             pass
 
+    def _reaped(self, pid, status, usage):
+        """Note a child that ended; tell its stub, if it was a kernel."""
+        self.peak_kb = max(self.peak_kb, usage.ru_maxrss)
+        conn = self.kernels.pop(pid, None)
+        if conn is not None:
+            try:
+                _send(conn, Reply(exit=os.waitstatus_to_exitcode(status)))
+            except OSError:
+                pass
+            conn.close()
+
     def _reap(self):
-        while self.kernels:
+        while True:
             try:
                 pid, status, usage = os.wait4(-1, os.WNOHANG)
             except ChildProcessError:
                 return
             if pid == 0:
                 return
-            self.peak_kb = max(self.peak_kb, usage.ru_maxrss)
-            conn = self.kernels.pop(pid, None)
-            if conn is not None:
-                try:
-                    conn.sendall(f"exit {os.waitstatus_to_exitcode(status)}".encode())
-                except OSError:
-                    pass
-                conn.close()
+            self._reaped(pid, status, usage)
+            if self.sandboxed and not self.kernels:
+                _kill_others()               # what the kernel left running goes with it
 
     def _stop_all(self):
         for pid in list(self.kernels):
-            self._kill(pid)
+            self._signal(pid, signal.SIGKILL)
 
 
-def serve(path):
-    """Import PRELOAD, say "ready" on stdout, then fork kernels until stdin closes."""
+def serve(fd, sandbox_uid=None, tasks=0, preload=True):
+    """Serve kernels on the listening socket `fd` until stdin closes; say "ready" on stdout first.
+
+    sandbox_uid: set when this is PID 1 of a grading sandbox: kernels become that user.
+    """
     _die_with_parent()
-    for name in PRELOAD:
+    if sandbox_uid is not None:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_DUMPABLE, 0)   # no ptrace, no /proc/1/mem
+        _build_font_cache()
+    for name in PRELOAD if preload else ():
         __import__(name)
-    server = _Server(path)
+    server = _Server(socket.socket(fileno=fd), sandbox_uid, tasks)
     print("ready", flush=True)
     server.serve()
 
@@ -194,12 +378,17 @@ class ForkServer:
     """The server of one worker process: `start()` it once, `stop()` it at exit.
 
     While it runs, NNLIB_KERNEL_SERVER in this process's environment names its socket, so the
-    sandbox kernels that jupyter_client starts from here are forked by it.
+    kernels that jupyter_client starts from here are forked by it (and NNLIB_KERNEL_IPC tells the
+    kernel manager where a sandboxed kernel's sockets are).
     """
 
     def __init__(self):
         self.process = None
         self.folder = None
+        self.limits = None       # sandbox.Limits when sandboxed, else None
+        self.preload = True
+        self.ipc = None          # host path prefix of the kernel's ipc sockets (sandboxed)
+        self.server_pid = None   # host pid of the process that forks kernels (the sandbox's PID 1)
 
     @property
     def path(self):
@@ -208,22 +397,62 @@ class ForkServer:
     def alive(self):
         return self.process is not None and self.process.poll() is None
 
-    def start(self, export=True):
-        """Start the server (if not running) and wait until its imports are done.
+    def start(self, limits=None, preload=True, export=True):
+        """Start the server (if not running with these settings) and wait until it is ready.
 
-        export: name its socket in NNLIB_KERNEL_SERVER, so kernels started from here use it.
+        limits: sandbox.Limits to run it in a bubblewrap sandbox; None runs it unsandboxed.
+        preload: import PRELOAD once in the server (False: each kernel imports for itself).
+        export: set the environment variables, so kernels started from here use it.
         """
-        if not self.alive():
+        if not self.alive() or (limits, preload) != (self.limits, self.preload):
             self.stop()
+            self.limits, self.preload = limits, preload
             self.folder = tempfile.mkdtemp(prefix="course-kernels-")
-            self.process = subprocess.Popen([sys.executable, "-m", "nnlib.course.forkserver", self.path],
-                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-            if self.process.stdout.readline().strip() != b"ready":
-                self.stop()
-                raise RuntimeError("the kernel fork server did not start (see the worker's log)")
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            try:
+                listener.bind(self.path)
+                listener.listen(16)
+                self._launch(listener)
+            finally:
+                listener.close()
         if export:
             os.environ[ENV] = self.path
+            for var, value in ((IPC_ENV, self.ipc), (SANDBOXED_ENV, "1" if self.limits else None)):
+                if value:
+                    os.environ[var] = value
+                else:
+                    os.environ.pop(var, None)
         return self
+
+    def _launch(self, listener):
+        inner = [sys.executable, "-m", "nnlib.course.forkserver", "serve", "--fd", str(listener.fileno())]
+        if not self.preload:
+            inner.append("--no-preload")
+        fds = [listener.fileno()]
+        info_r = info_w = None
+        if self.limits:
+            inner += ["--uid", str(sandbox.kernel_uid()), "--tasks", str(self.limits.tasks)]
+            info_r, info_w = os.pipe()
+            fds.append(info_w)
+            argv = sandbox.command(inner, self.limits, info_fd=info_w)
+        else:
+            argv = inner
+        self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, pass_fds=fds)
+        if info_w is not None:
+            os.close(info_w)
+            with os.fdopen(info_r) as info:
+                status = info.read()
+            try:
+                self.server_pid = int(json.loads(status)["child-pid"])
+            except (ValueError, KeyError, TypeError):
+                self.stop()
+                raise RuntimeError("the grading sandbox did not start (bwrap gave no status; see the worker's log)")
+            self.ipc = f"/proc/{self.server_pid}/root{IPC_DIR}/kernel"
+        else:
+            self.server_pid = self.process.pid
+        if self.process.stdout.readline().strip() != b"ready":
+            self.stop()
+            raise RuntimeError("the kernel fork server did not start (see the worker's log)")
 
     def peak_mb(self):
         """Largest resident set of the server or of a kernel it forked that has ended, in MiB."""
@@ -233,14 +462,15 @@ class ForkServer:
             with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
                 s.settimeout(5)
                 s.connect(self.path)
-                s.sendall(json.dumps({"stats": True}).encode())
-                return json.loads(s.recv(4096))["peak_kb"] / 1024
-        except (OSError, ValueError, KeyError):   # a figure for the report, never worth a failure
+                _send(s, KernelRequest(stats=True))
+                return _receive(s, Reply, 4096).peak_kb / 1024
+        except (OSError, ValueError, TypeError, AttributeError):   # a figure for the report, never worth a failure
             return 0.0
 
     def stop(self):
-        if self.folder and os.environ.get(ENV) == self.path:
-            del os.environ[ENV]
+        for var in (ENV, IPC_ENV, SANDBOXED_ENV):
+            if self.folder and var in os.environ:
+                del os.environ[var]
         if self.process is not None:
             self.process.stdin.close()
             try:
@@ -251,12 +481,23 @@ class ForkServer:
             self.process.stdout.close()
             self.process = None
         if self.folder:
-            Path(self.path).unlink(missing_ok=True)
-            os.rmdir(self.folder)
+            shutil.rmtree(self.folder, ignore_errors=True)
             self.folder = None
+        self.ipc = self.server_pid = None
 
 
 # ---------------------------------------------------------------- stub side (the kernel spec's process)
+
+def _connection_file(kernel_args):
+    """The connection file named by `-f FILE` in ipykernel's arguments, read: dict ({} if none)."""
+    for i, arg in enumerate(kernel_args):
+        name = kernel_args[i + 1] if arg in ("-f", "--f") and i + 1 < len(kernel_args) else None
+        if arg.startswith(("-f=", "--f=")):
+            name = arg.split("=", 1)[1]
+        if name:
+            return json.loads(Path(name).read_text())
+    return {}
+
 
 def launch_through_server(path, memory_mb, kernel_args):
     """Have the server at `path` fork the kernel, pass signals on, and exit as it exits.
@@ -269,28 +510,75 @@ def launch_through_server(path, memory_mb, kernel_args):
     except OSError:
         conn.close()
         return False
-    request = {"argv": sys.argv, "cwd": os.getcwd(), "env": dict(os.environ), "memory_mb": memory_mb,
-               "kernel_args": kernel_args}
-    socket.send_fds(conn, [json.dumps(request).encode()], [0, 1, 2])
-    first = conn.recv(64).split()
-    if len(first) != 2 or first[0] != b"pid":
+    request = KernelRequest(kernel_args=kernel_args, cwd=os.getcwd(), env=dict(os.environ),
+                            memory_mb=memory_mb, connection=_connection_file(kernel_args))
+    socket.send_fds(conn, [json.dumps(asdict(request)).encode()], [0, 1, 2])
+    started = _receive(conn, Reply)
+    if started is None or started.pid is None:
         sys.exit("the kernel fork server did not start a kernel")
-    pid = int(first[1])
 
     def forward(signum, _frame):
         try:
-            os.killpg(pid, signum)
+            conn.sendall(json.dumps({"signal": signum}).encode())
         except OSError:
             pass
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
         signal.signal(signum, forward)
-    last = conn.recv(64).split()
-    code = int(last[1]) if len(last) == 2 and last[0] == b"exit" else 1
+    while True:
+        try:
+            ended = _receive(conn, Reply)
+        except (OSError, ValueError, TypeError):
+            ended = None
+        if ended is None or ended.exit is not None:
+            break
+    code = ended.exit if ended is not None else 1
     if code < 0:                        # the kernel died of a signal: so does the stub
         signal.signal(-code, signal.SIG_DFL)
         os.kill(os.getpid(), -code)
     os._exit(code if code >= 0 else 1)
 
 
+def kernelspec(folder, memory_mb):
+    """Write <folder>/kernels/python3/kernel.json starting kernels through the stub; -> folder."""
+    spec = Path(folder) / "kernels" / "python3"
+    spec.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "nnlib.course.forkserver", "kernel", "--memory-mb", str(int(memory_mb)),
+            "--", "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(json.dumps(
+        {"argv": argv, "display_name": "Python 3 (grading)", "language": "python"}, indent=1))
+    return Path(folder)
+
+
+def kernel_main(memory_mb, kernel_args):
+    """The stub: a kernel from the server; without one, a kernel started here (unsandboxed only)."""
+    server = os.environ.get(ENV)
+    if server and launch_through_server(server, memory_mb, kernel_args):
+        return
+    if os.environ.get(SANDBOXED_ENV):
+        sys.exit("the grading sandbox's kernel server is not running: no kernel started")
+    sandbox.limit_memory(memory_mb)
+    from ipykernel import kernelapp
+    kernelapp.launch_new_instance(argv=kernel_args)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="nnlib.course.forkserver")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serving = sub.add_parser("serve", help="run a server on an inherited listening socket")
+    serving.add_argument("--fd", type=int, required=True)
+    serving.add_argument("--uid", type=int, default=None, help="sandboxed: the kernels' user")
+    serving.add_argument("--tasks", type=int, default=0)
+    serving.add_argument("--no-preload", dest="preload", action="store_false")
+    kernel = sub.add_parser("kernel", help="the kernel spec's command (the stub)")
+    kernel.add_argument("--memory-mb", type=int, default=0)
+    kernel.add_argument("kernel_args", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        serve(args.fd, args.uid, args.tasks, args.preload)
+    else:
+        rest = args.kernel_args[1:] if args.kernel_args[:1] == ["--"] else args.kernel_args
+        kernel_main(args.memory_mb, rest)
+
+
 if __name__ == "__main__":
-    serve(sys.argv[1])
+    main()

@@ -34,7 +34,7 @@ from sqlalchemy.exc import SAWarning
 from tqdm.auto import tqdm
 
 from nnlib.course import build as build_mod
-from nnlib.course import intake
+from nnlib.course import intake, sandbox
 from nnlib.course.config import assignments as list_assignments
 from nnlib.course.config import load_config, notebooks
 from nnlib.course.report import write_report
@@ -55,6 +55,7 @@ class Result:
     unanswered: list = field(default_factory=list)  # written answers left blank (scored zero)
     seconds: float = 0.0                            # time the worker spent on it
     peak_mb: float = 0.0                            # largest memory of its worker or kernels so far
+    isolated: bool = True                           # graded in the sandbox (False: --no-sandbox)
 
     @property
     def auto_score(self):
@@ -150,9 +151,10 @@ def _ungradable(job, reasons, fingerprint, zeros):
                   unanswered=[k for k, (_, _, by_hand) in zeros.items() if by_hand])
 
 
-def _to_result(job, raw, fingerprint, zeros):
+def _to_result(job, raw, fingerprint, zeros, isolated=True):
     result = _classify(job, raw, fingerprint, zeros)
     result.seconds, result.peak_mb = raw.get("seconds", 0.0), raw.get("peak_mb", 0.0)
+    result.isolated = isolated
     return result
 
 
@@ -208,11 +210,15 @@ def _record(central_db, course_id, results):
         gb.db.commit()
 
 
-def job_limits(out, workers, timeout, budget, memory_mb, fork_server=True):
-    """The limits part of a worker's job spec (see worker.grade_job); writes the sandbox kernel spec."""
-    from nnlib.course.sandbox import kernelspec
+def job_limits(out, workers, timeout, budget, memory_mb, fork_server=True, sandboxed=True, disk_mb=512):
+    """The limits part of a worker's job spec (see worker.grade_job); writes the grading kernel spec.
+
+    sandboxed: kernels run in bubblewrap (nnlib.course.sandbox) with these limits; False: without.
+    """
+    from nnlib.course.forkserver import kernelspec
+    limits = sandbox.Limits(memory_mb=memory_mb, disk_mb=disk_mb) if sandboxed else None
     return {"timeout": timeout, "budget": budget, "memory_mb": memory_mb, "fork_server": fork_server,
-            "threads": max(1, (os.cpu_count() or 1) // max(1, workers)),
+            "sandbox": limits, "threads": max(1, (os.cpu_count() or 1) // max(1, workers)),
             "kernelspec_dir": str(kernelspec(out / ".grading" / "kernelspec", memory_mb))}
 
 
@@ -223,14 +229,31 @@ def job_spec(root, out, job, template, limits):
             "notebooks": job.notebooks, **limits}
 
 
+WITHOUT_ISOLATION = "graded WITHOUT isolation (--no-sandbox): student code could reach the grader"
+
+
+def require_sandbox(sandboxed):
+    """Refuse (SystemExit with what is missing and how to get it) if sandboxed grading cannot run."""
+    missing = sandbox.unavailable() if sandboxed else None
+    if missing:
+        raise SystemExit(f"course grade: cannot grade safely: {missing}")
+
+
 def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=None,
-          force=False, progress=True, log=print, budget=900, memory_mb=3072, fork_server=True):
+          force=False, progress=True, log=print, budget=900, memory_mb=3072, fork_server=True,
+          sandboxed=True, disk_mb=512):
     """Grade all submissions; returns [Result] sorted by assignment and student.
 
     workers: processes grading in parallel; timeout: seconds per cell (None: nbgrader_config.py);
     budget: seconds for one whole submission; memory_mb: address-space cap of each kernel;
-    fork_server: fork kernels from a process that has done their imports (nnlib.course.forkserver).
+    fork_server: fork kernels from a process that has done their imports (nnlib.course.forkserver);
+    sandboxed: run kernels in bubblewrap (nnlib.course.sandbox; refuses where it cannot run);
+    False grades without isolation and says so in the log, grades.csv and the report;
+    disk_mb: size of a sandbox's /tmp, the only place a kernel may write.
     """
+    require_sandbox(sandboxed)
+    if not sandboxed:
+        log(f"WARNING: {WITHOUT_ISOLATION}")
     root = Path(root).resolve()
     out = Path(out or root).resolve()
     submitted = Path(submitted or root / "submitted").resolve()
@@ -248,7 +271,7 @@ def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=N
 
     zeros = {a: _zero_scores(db, a) for a, db in templates.items()}
     results, pending = [], []
-    course_hash = _course_hash(root)
+    course_hash = _course_hash(root) + ("" if sandboxed else "-unsandboxed")
     for job in jobs:
         fingerprint = _fingerprint(course_hash, job)
         reuse = None if force else _stored(out, job, fingerprint)
@@ -262,7 +285,7 @@ def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=N
     if pending:
         log(f"grading {len(pending)} submission(s) with {workers} worker(s); "
             f"{len(results)} reused or ungradable")
-        limits = job_limits(out, workers, timeout, budget, memory_mb, fork_server)
+        limits = job_limits(out, workers, timeout, budget, memory_mb, fork_server, sandboxed, disk_mb)
         # Workers are spawned, not forked: forking a process whose threads are running (tqdm's
         # monitor, zmq's I/O threads) is unsafe. (Clients that missed a reply and waited out the
         # cell timeout are cured by nnlib.course.client, not by spawning.)
@@ -279,7 +302,7 @@ def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=N
                     raw = future.result()
                 except Exception as exc:  # the worker process itself died: report, go on
                     raw = {"error": f"grader process failed: {type(exc).__name__}: {exc}"}
-                result = _to_result(job, raw, fp, zeros[job.assignment])
+                result = _to_result(job, raw, fp, zeros[job.assignment], sandboxed)
                 _store(out, result)
                 results.append(result)
     results.sort(key=lambda r: (r.assignment, r.student))
@@ -295,11 +318,12 @@ def write_csv(path, results, columns):
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["student", "assignment", "status", "auto_score", "auto_max", "manual_pending",
-                         *columns, "reasons"])
+                         *columns, "isolation", "reasons"])
         for r in results:
             cells = [_cell(r, c) for c in columns]
             writer.writerow([r.student, r.assignment, r.status, f"{r.auto_score:g}", f"{r.auto_max:g}",
-                             r.manual_pending, *cells, " | ".join(r.reasons)])
+                             r.manual_pending, *cells, "sandbox" if r.isolated else "NONE",
+                             " | ".join(r.reasons if r.isolated else [WITHOUT_ISOLATION, *r.reasons])])
 
 
 def _cell(result, column):

@@ -37,6 +37,10 @@ def write_report(path, results):
              "<style>body{font-family:sans-serif;margin:2em}td,th{padding:2px 8px;text-align:left}"
              "table{border-collapse:collapse}tr:nth-child(even){background:#f2f2f2}</style></head><body>",
              "<h1>Class report</h1>",
+             *(["<p style='color:#b00;font-weight:bold'>" + html.escape(
+                 f"{sum(not r.isolated for r in results)} submission(s) graded WITHOUT isolation "
+                 "(--no-sandbox): student code could reach the grader and other students' work.") + "</p>"]
+               if any(not r.isolated for r in results) else []),
              "<p>" + ", ".join(f"{n} {html.escape(s)}" for s, n in sorted(statuses.items())) + "</p>"]
     for assignment in sorted({r.assignment for r in results}):
         rows = [r for r in results if r.assignment == assignment]

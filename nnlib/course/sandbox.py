@@ -1,33 +1,121 @@
-"""Kernel launcher for grading: the IPython kernel, with a memory cap and quiet threads.
+"""The operating-system sandbox grading kernels run in: bubblewrap, one sandbox per worker.
 
-    python -m nnlib.course.sandbox --memory-mb 2048 -- -f CONNECTION_FILE
+Each grading worker starts its kernel fork server (nnlib.course.forkserver) inside a bubblewrap
+(`bwrap`) sandbox built by `command`:
 
-`kernelspec(folder, memory_mb)` writes a `python3` kernel spec that starts kernels this way; the
-grader puts the folder first on JUPYTER_PATH, so nbgrader's kernels are these. Above the cap
-allocations fail (MemoryError in the student's cell, or the kernel dies), and the rest of the
-class is unaffected. The wall-clock budget is enforced from outside, by the worker. When the
-worker runs a fork server (nnlib.course.forkserver), this process only asks it for the kernel.
+    /usr /bin /lib* /etc, Python's prefixes, nnlib's package   read-only, nothing else of the host
+    /tmp                                                       a private tmpfs of `disk_mb` MiB, the
+                                                               only writable place, emptied between
+                                                               two submissions
+    /proc /dev                                                 the sandbox's own
+    PID, network, IPC, UTS, cgroup namespaces                  its own: no network, no other process
+                                                               of the host in sight
+
+The course root (source/, solutions/, build/, gradebooks), the grader's output folder and every
+other submission are not mounted, so they do not exist inside. The server runs as PID 1 of the
+sandbox with only the capabilities it needs to set up a kernel (change user, kill, own files);
+each kernel it forks binds its ZMQ sockets in a folder the kernel cannot change, then becomes an
+unprivileged user of its own (`kernel_uid`) with no capabilities, the `Limits` caps on address
+space and tasks, and PR_SET_NO_NEW_PRIVS (bubblewrap's). Everything a kernel starts dies with the
+sandbox, or is killed by the server before the next submission's kernel starts.
+
+`unavailable()` says why a machine cannot sandbox (no bubblewrap, not Linux, not root);
+`course grade --no-sandbox` then grades without isolation, and says so everywhere.
 """
 
-import argparse
-import json
 import os
 import resource
+import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-from nnlib.course import forkserver
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
+SERVER_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER")
+UID_BASE = 100_000   # kernel users are UID_BASE + the worker's pid: distinct for workers alive at once
+INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`, Fedora: `dnf install "
+                "bubblewrap`) and run `course grade` as root (e.g. in a container or VM), or pass "
+                "--no-sandbox to grade WITHOUT isolation")
 
 
-def kernelspec(folder, memory_mb):
-    """Write <folder>/kernels/python3/kernel.json launching this module; -> folder."""
-    spec = Path(folder) / "kernels" / "python3"
-    spec.mkdir(parents=True, exist_ok=True)
-    argv = [sys.executable, "-m", "nnlib.course.sandbox", "--memory-mb", str(int(memory_mb)),
-            "--", "-f", "{connection_file}"]
-    (spec / "kernel.json").write_text(json.dumps(
-        {"argv": argv, "display_name": "Python 3 (grading sandbox)", "language": "python"}, indent=1))
-    return Path(folder)
+@dataclass(frozen=True)
+class Limits:
+    """What one grading kernel may use.
+
+    memory_mb: address space of the kernel process, MiB (0: no cap).
+    disk_mb: size of the sandbox's /tmp, its only writable place, MiB.
+    tasks: processes and threads the kernel's user may have at once.
+    """
+
+    memory_mb: int = 3072
+    disk_mb: int = 512
+    tasks: int = 256
+
+
+def unavailable():
+    """None if kernels can be sandboxed here, else why not and what to do (one sentence)."""
+    if not sys.platform.startswith("linux"):
+        return f"the grading sandbox needs Linux (this is {sys.platform}); {INSTALL_HINT}"
+    if shutil.which("bwrap") is None:
+        return f"bubblewrap (`bwrap`) is not installed; {INSTALL_HINT}"
+    if os.geteuid() != 0:
+        return ("the grading sandbox gives each kernel a user of its own, which needs root; "
+                f"{INSTALL_HINT}")
+    return None
+
+
+def kernel_uid(worker_pid=None):
+    """User id of the kernels of the worker `worker_pid` (default: this process)."""
+    return UID_BASE + (worker_pid or os.getpid())
+
+
+def _readable_roots():
+    """Host folders a kernel needs to read: the system, Python's prefixes and nnlib's package."""
+    import nnlib
+    roots = [d for d in SYSTEM_DIRS if os.path.isdir(d) and not os.path.islink(d)]
+    for extra in (sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix,
+                  str(Path(nnlib.__file__).resolve().parent)):
+        extra = os.path.realpath(extra)
+        if not any(extra == r or extra.startswith(r + "/") for r in roots):
+            roots.append(extra)
+    return roots
+
+
+def _mount_args(roots):
+    """bwrap arguments binding `roots` read-only, their parent folders made traversable."""
+    args, made = [], set()
+    for root in roots:
+        parts = Path(root).parts
+        for depth in range(2, len(parts)):
+            parent = str(Path(*parts[:depth]))
+            if parent not in made and parent not in roots:
+                args += ["--perms", "0755", "--dir", parent]
+                made.add(parent)
+    for root in roots:
+        args += ["--ro-bind", root, root]
+    for link in SYSTEM_DIRS:
+        if os.path.islink(link):
+            args += ["--symlink", os.readlink(link), link]
+    return args
+
+
+def command(inner, limits, info_fd=None):
+    """The bwrap command line that runs `inner` (argv) as PID 1 of a new sandbox.
+
+    info_fd: a file descriptor bwrap writes its JSON status to ({"child-pid": host pid of PID 1}).
+    """
+    argv = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+            "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--as-pid-1",
+            "--hostname", "grading", "--cap-drop", "ALL"]
+    for cap in SERVER_CAPS:
+        argv += ["--cap-add", cap]
+    argv += _mount_args(_readable_roots())
+    argv += ["--proc", "/proc", "--dev", "/dev",
+             "--size", str(int(limits.disk_mb) * 1024 * 1024), "--perms", "1777", "--tmpfs", "/tmp",
+             "--chdir", "/tmp"]
+    if info_fd is not None:
+        argv += ["--info-fd", str(info_fd)]
+    return argv + ["--", *inner]
 
 
 def limit_memory(memory_mb):
@@ -37,19 +125,13 @@ def limit_memory(memory_mb):
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="nnlib.course.sandbox")
-    parser.add_argument("--memory-mb", type=int, default=0)
-    parser.add_argument("kernel_args", nargs=argparse.REMAINDER)
-    args = parser.parse_args(argv)
-    rest = args.kernel_args[1:] if args.kernel_args[:1] == ["--"] else args.kernel_args
-    server = os.environ.get(forkserver.ENV)
-    if server and forkserver.launch_through_server(server, args.memory_mb, rest):
-        return
-    limit_memory(args.memory_mb)
-    from ipykernel import kernelapp
-    kernelapp.launch_new_instance(argv=rest)
+def become_kernel_user(uid, limits):
+    """In a forked kernel, still root inside the sandbox: take the caps, then drop to user `uid`.
 
-
-if __name__ == "__main__":
-    main()
+    After this the process has no capabilities and cannot get any back.
+    """
+    resource.setrlimit(resource.RLIMIT_NPROC, (limits.tasks, limits.tasks))
+    limit_memory(limits.memory_mb)
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)

@@ -81,7 +81,7 @@ def _children(pid):
 
 
 class Budget:
-    """Kill this worker's kernels if one submission runs longer than `seconds` in all."""
+    """Kill this worker's kernels (their stubs) if one submission runs longer than `seconds` in all."""
 
     def __init__(self, seconds):
         self.seconds, self.fired = seconds, False
@@ -89,7 +89,10 @@ class Budget:
 
     def _fire(self):
         self.fired = True
+        server = SERVER.process.pid if SERVER.alive() else None
         for pid in _children(os.getpid()):
+            if pid == server:
+                continue   # the server kills the kernel of a stub that dies, and stays warm
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -118,13 +121,15 @@ def _environment(spec):
 
 
 def _start_server(spec):
-    """Start this worker's fork server unless the spec says not to (or it cannot start)."""
-    if not spec.get("fork_server", True):
-        SERVER.stop()
-        return
+    """Start this worker's kernel server as the spec says: in a sandbox (spec["sandbox"], a
+    sandbox.Limits) or not (None), preloading imports or not (spec["fork_server"])."""
+    limits, preload = spec.get("sandbox"), spec.get("fork_server", True)
     try:
-        SERVER.start()
-    except (OSError, RuntimeError) as exc:   # kernels then start the slow way; grading goes on
+        SERVER.start(limits=limits, preload=preload)
+    except (OSError, RuntimeError) as exc:
+        if limits:     # never grade outside the sandbox that was asked for
+            raise RuntimeError(f"the grading sandbox could not start: {exc}") from exc
+        SERVER.stop()  # unsandboxed kernels then start one by one; grading goes on
         print(f"kernel fork server unavailable ({exc}); starting kernels one by one", file=sys.stderr)
 
 
@@ -169,7 +174,6 @@ def grade_job(spec):
     assignment, folder, notebooks, timeout, budget, kernelspec_dir, threads, fork_server.
     Returns a dict (see grade.Result)."""
     _environment(spec)
-    _start_server(spec)
     started = time.perf_counter()
     course_root = Path(spec["course_root"])
     student, assignment = spec["student"], spec["assignment"]
@@ -177,6 +181,7 @@ def grade_job(spec):
     result = {"student": student, "assignment": assignment, "scores": {}, "failures": {},
               "notes": [], "unanswered": [], "tampering": [], "error": None}
     try:
+        _start_server(spec)
         dest = work / "submitted" / student / assignment
         dest.mkdir(parents=True)
         for name in spec["notebooks"]:
@@ -257,7 +262,10 @@ def _gradebook_changed(template_db, db_url, assignment):
 
 
 def quiet_worker(log_dir):
-    """Pool initializer: send this worker's (and its kernels') stdout/stderr to a log file."""
+    """Pool initializer: send this worker's (and its kernels') stdout/stderr to a log file, and
+    stop its kernel server (removing its folder) when the pool ends the worker."""
+    from multiprocessing.util import Finalize
+    Finalize(SERVER, SERVER.stop, exitpriority=10)
     Path(log_dir).mkdir(parents=True, exist_ok=True)
     log = open(Path(log_dir) / f"worker-{os.getpid()}.log", "ab", buffering=0)
     os.dup2(log.fileno(), 1)
