@@ -85,6 +85,7 @@ def _fingerprint(course_hash, job):
     h = hashlib.sha256(course_hash.encode())
     for path in sorted(job.folder.glob("*.ipynb")):
         h.update(path.name.encode() + path.read_bytes())
+    h.update("\n".join(job.problems).encode())   # intake's reasons (nothing added when there are none)
     return h.hexdigest()
 
 
@@ -224,12 +225,16 @@ def job_spec(root, out, job, template, limits):
 
 
 def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=None,
-          force=False, progress=True, log=print, budget=900, memory_mb=3072, fork_server=True):
+          force=False, progress=True, log=print, budget=900, memory_mb=3072, fork_server=True,
+          collected=None):
     """Grade all submissions; returns [Result] sorted by assignment and student.
 
     workers: processes grading in parallel; timeout: seconds per cell (None: nbgrader_config.py);
     budget: seconds for one whole submission; memory_mb: address-space cap of each kernel;
-    fork_server: fork kernels from a process that has done their imports (nnlib.course.forkserver).
+    fork_server: fork kernels from a process that has done their imports (nnlib.course.forkserver);
+    collected: intake.Collected of the LMS downloads sorted into `submitted`, whose refusals become
+    reasons (a student with nothing collected is ungradable) and whose uncollected files are listed
+    in the report.
     """
     root = Path(root).resolve()
     out = Path(out or root).resolve()
@@ -239,6 +244,8 @@ def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=N
     if unknown:
         raise SystemExit(f"unknown assignment(s) {unknown}; source/ has {list_assignments(root)}")
     jobs = intake.find_jobs(submitted, {a: notebooks(root, a) for a in assignments})
+    if collected:
+        jobs = collected.add_to(jobs, submitted)
     if not jobs:
         log(f"no submissions of {assignments} under {submitted}")
     course_id = load_config(root).CourseDirectory.course_id
@@ -286,7 +293,7 @@ def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=N
     _record(central, course_id, results)
     columns = [f"{a}/{key}" for a in templates for key in zeros[a]]
     write_csv(out / "grades.csv", results, columns)
-    write_report(out / "report.html", results)
+    write_report(out / "report.html", results, collected.not_collected if collected else ())
     return results
 
 
