@@ -16,31 +16,33 @@ def _build(args):
 
 
 def _collect(args):
-    """Sort LMS downloads into <out>/submitted before grading; -> that folder."""
+    """Sort LMS downloads into <out>/submitted before grading; -> (that folder, intake.Collected)."""
     from nnlib.course.config import notebooks
     from nnlib.course.intake import collect_downloads
     if len(args.assignments) != 1:
         raise SystemExit("--downloads needs exactly one ASSIGNMENT")
     submitted = Path(args.out or args.root) / "submitted"
-    students, unmatched = collect_downloads(args.downloads, args.assignments[0],
-                                            notebooks(args.root, args.assignments[0]), submitted, args.pattern)
-    print(f"collected {len(students)} student(s) from {args.downloads} into {submitted}")
-    for name in unmatched:
-        print(f"  NOT COLLECTED (file name does not match the pattern): {name}")
-    return submitted
+    collected = collect_downloads(args.downloads, args.assignments[0],
+                                  notebooks(args.root, args.assignments[0]), submitted, args.pattern)
+    print(f"collected {len(collected.students)} student(s) from {args.downloads} into {submitted}; "
+          f"{len(collected.problems)} with refused files, {len(collected.not_collected)} file(s) not collected")
+    return submitted, collected
 
 
 def _grade(args):
     from nnlib.course.grade import WITHOUT_ISOLATION, grade, require_sandbox, table
     require_sandbox(not args.no_sandbox)
     start = time.perf_counter()
+    collected = None
     if args.downloads:
-        args.submitted = _collect(args)
+        args.submitted, collected = _collect(args)
     results = grade(args.root, args.assignments or None, args.submitted, args.out, args.workers,
                     args.timeout, args.force, progress=not args.quiet, budget=args.budget,
                     memory_mb=args.memory_mb, fork_server=not args.no_fork_server,
-                    sandboxed=not args.no_sandbox, disk_mb=args.disk_mb)
+                    sandboxed=not args.no_sandbox, disk_mb=args.disk_mb, collected=collected)
     print(table(results))
+    for line in collected.not_collected if collected else ():
+        print(f"NOT COLLECTED: {line}")
     out = Path(args.out or args.root)
     counts = {}
     for r in results:

@@ -86,6 +86,7 @@ def _fingerprint(course_hash, job):
     h = hashlib.sha256(course_hash.encode())
     for path in sorted(job.folder.glob("*.ipynb")):
         h.update(path.name.encode() + path.read_bytes())
+    h.update("\n".join(job.problems).encode())   # intake's reasons (nothing added when there are none)
     return h.hexdigest()
 
 
@@ -241,7 +242,7 @@ def require_sandbox(sandboxed):
 
 def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=None,
           force=False, progress=True, log=print, budget=900, memory_mb=3072, fork_server=True,
-          sandboxed=True, disk_mb=512):
+          sandboxed=True, disk_mb=512, collected=None):
     """Grade all submissions; returns [Result] sorted by assignment and student.
 
     workers: processes grading in parallel; timeout: seconds per cell (None: nbgrader_config.py);
@@ -249,7 +250,10 @@ def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=N
     fork_server: fork kernels from a process that has done their imports (nnlib.course.forkserver);
     sandboxed: run kernels in bubblewrap (nnlib.course.sandbox; refuses where it cannot run);
     False grades without isolation and says so in the log, grades.csv and the report;
-    disk_mb: size of a sandbox's /tmp, the only place a kernel may write.
+    disk_mb: size of a sandbox's /tmp, the only place a kernel may write;
+    collected: intake.Collected of the LMS downloads sorted into `submitted`, whose refusals become
+    reasons (a student with nothing collected is ungradable) and whose uncollected files are listed
+    in the report.
     """
     require_sandbox(sandboxed)
     if not sandboxed:
@@ -262,6 +266,8 @@ def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=N
     if unknown:
         raise SystemExit(f"unknown assignment(s) {unknown}; source/ has {list_assignments(root)}")
     jobs = intake.find_jobs(submitted, {a: notebooks(root, a) for a in assignments})
+    if collected:
+        jobs = collected.add_to(jobs, submitted)
     if not jobs:
         log(f"no submissions of {assignments} under {submitted}")
     course_id = load_config(root).CourseDirectory.course_id
@@ -309,7 +315,7 @@ def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=N
     _record(central, course_id, results)
     columns = [f"{a}/{key}" for a in templates for key in zeros[a]]
     write_csv(out / "grades.csv", results, columns)
-    write_report(out / "report.html", results)
+    write_report(out / "report.html", results, collected.not_collected if collected else ())
     return results
 
 

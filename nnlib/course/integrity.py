@@ -5,12 +5,16 @@ right answer: rebind or patch the checks (`check`, `nnlib.checks`), the comparis
 (`numpy.allclose`, `numpy.testing`, `torch.allclose`), IPython's traceback display, the profiler
 that detects calls to the reference, `sys.modules`; or read the hidden tests and the gradebook
 from disk. `scan` reads every code cell the student wrote or changed (cells nbgrader restores
-from the gradebook are skipped) and reports each such line. The grader turns findings into a
-penalty with the reasons, for a person to review.
+from the gradebook are skipped) and reports each such line. Cells are read as IPython runs them
+(`python_of`): a shell line or magic cannot hide the rest of its cell, code handed to a magic that
+runs it in the kernel is read too, and a cell that does not parse is itself a finding. The grader
+turns findings into a penalty with the reasons, for a person to review.
 """
 
 import ast
 import re
+
+from IPython.core.inputtransformer2 import TransformerManager
 
 # Names whose attributes (or themselves) student code must not overwrite.
 PROTECTED_ROOTS = {"check", "checks", "nnlib", "builtins", "__builtins__"}
@@ -19,8 +23,15 @@ PROTECTED_PATHS = ("np.", "numpy.", "torch.allclose", "torch.isclose", "torch.eq
 ALLOWED_WRITES = ("torch.backends.",)
 SEALED_MODULES = ("nnlib.checks", "nnlib.reference", "nnlib.course", "sqlite3")
 SUSPECT_ATTRS = {"__code__", "showtraceback", "_showtraceback", "showsyntaxerror", "setprofile", "settrace",
-                 "set_custom_exc", "__globals__"}
+                 "set_custom_exc", "__globals__",
+                 # hooks that change how later cells are read, so the scan would no longer read them as run
+                 "input_transformers_cleanup", "input_transformers_post", "input_transformer_manager",
+                 "ast_transformers", "register_magic_function", "register_magics"}
 SUSPECT_TEXT = re.compile(r"gradebook|\.db\b|BEGIN HIDDEN|\.ipynb", re.IGNORECASE)
+# Magics that run the code they are given in the kernel itself (their code is scanned like a cell's).
+KERNEL_MAGICS = {"time", "timeit", "prun", "capture", "debug"}
+_MAGIC_CALLS = {"get_ipython.run_cell_magic", "get_ipython.run_line_magic"}
+_TRANSFORMER = TransformerManager()
 
 
 def _path(node):
@@ -50,7 +61,7 @@ def _protected(path):
 def _targets(node):
     if isinstance(node, (ast.Assign, ast.Delete)):
         return node.targets
-    if isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+    if isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.NamedExpr)):
         return [node.target]
     return []
 
@@ -82,25 +93,108 @@ def _findings(tree):
             yield node.lineno, f"refers to {node.value[:60]!r}"
 
 
-def scan_source(source):
-    """[(line, finding)] for one cell's code (IPython magics and shell lines are ignored)."""
-    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.split("\n"))
+def python_of(source):
+    """The Python code (str) IPython runs for the cell `source`: magics and shell lines become calls."""
+    return _TRANSFORMER.transform_cell(source)
+
+
+def _blank_lines_dropped(source):
+    """How many leading blank lines IPython's transform drops from `source` (to keep line numbers)."""
+    lines = source.split("\n")
+    return next((i for i, line in enumerate(lines) if line.strip()), len(lines) - 1)
+
+
+def _after_options(text):
+    """The code of a line magic's argument `text` (str), options like `-n 10` dropped; None if unreadable."""
+    tokens = text.split(" ")
+    for i in range(len(tokens)):
+        if i and not (tokens[i - 1].startswith("-") or (i > 1 and tokens[i - 2].startswith("-"))):
+            return None   # only options and their values come before the code
+        code = " ".join(tokens[i:])
+        try:
+            ast.parse(code)
+            return code
+        except (SyntaxError, ValueError):
+            continue
+    return None
+
+
+def _magic_code(tree):
+    """(line, code) for each piece of code a kernel magic runs (`%time x`, `%%capture` + body)."""
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and _path(node.func) in _MAGIC_CALLS
+                and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args)):
+            continue
+        args = [a.value for a in node.args]
+        if not args or args[0] not in KERNEL_MAGICS:
+            continue
+        if _path(node.func).endswith("run_cell_magic") and len(args) == 3:
+            yield node.lineno, args[1], True
+            yield node.lineno + 1, args[2], False
+        elif len(args) == 2:
+            yield node.lineno, args[1], True
+
+
+def scan_source(source, depth=0):
+    """[(line, finding)] for one cell's code, read as IPython runs it.
+
+    Magics and shell lines are turned into the calls IPython makes (so they hide nothing), the code
+    given to magics that run it in the kernel (`%%capture`, `%time`...) is scanned too, and a cell
+    that still does not parse is left to `unparsable` (it cannot run: an honest syntax error is
+    not tampering); magic code inside it that does not parse is a finding.
+    """
+    shift = _blank_lines_dropped(source)
     try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return []   # it cannot run either; its test cells fail on their own
-    return sorted(set(_findings(tree)))
+        tree = ast.parse(python_of(source))
+    except (SyntaxError, ValueError, RecursionError) as exc:
+        if depth == 0:
+            return []   # IPython cannot run it either: a problem for a person (unparsable), not tampering
+        line = (getattr(exc, "lineno", None) or 1) + shift
+        return [(line, f"does not parse as Python even as IPython reads it ({getattr(exc, 'msg', exc)}), "
+                       "so it could not be checked")]
+    found = {(line + shift, what) for line, what in _findings(tree)}
+    for line, code, is_argument in _magic_code(tree):
+        if depth >= 5:
+            found.add((line + shift, "nests magics that run code more than 5 deep"))
+            break
+        if is_argument:
+            code = _after_options(code)
+            if code is None:
+                found.add((line + shift, "gives a magic that runs code an argument that does not parse"))
+                continue
+        found |= {(line + shift + inner - 1, what) for inner, what in scan_source(code, depth + 1)}
+    return sorted(found)
 
 
-def scan(nb, release_nb):
-    """Findings in the code cells a student wrote or changed: ['cell N (id) line L: what']."""
+def _student_cells(nb, release_nb):
+    """(where, cell) of the code cells a student wrote or changed; where: 'cell N (grade id)'."""
     given = {c.source for c in release_nb.cells if c.cell_type == "code"}
-    report = []
     for i, cell in enumerate(nb.cells):
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if cell.cell_type != "code" or cell.source in given or meta.get("locked") or \
                 (meta.get("grade") and not meta.get("solution")):
             continue
-        where = f"cell {i + 1}" + (f" ({meta['grade_id']})" if meta.get("grade_id") else "")
-        report += [f"{where} line {line}: {what}" for line, what in scan_source(cell.source)]
+        yield f"cell {i + 1}" + (f" ({meta['grade_id']})" if meta.get("grade_id") else ""), cell
+
+
+def scan(nb, release_nb):
+    """Findings in the code cells a student wrote or changed: ['cell N (id) line L: what']."""
+    return [f"{where} line {line}: {what}" for where, cell in _student_cells(nb, release_nb)
+            for line, what in scan_source(cell.source)]
+
+
+def unparsable(nb, release_nb):
+    """Cells a student wrote or changed that do not parse even as IPython reads them, for a person.
+
+    Such a cell stops with a SyntaxError when it runs (its tests fail on their own), and the scan
+    cannot read it: ['cell N (id) line L: does not parse ...'].
+    """
+    report = []
+    for where, cell in _student_cells(nb, release_nb):
+        try:
+            ast.parse(python_of(cell.source))
+        except (SyntaxError, ValueError, RecursionError) as exc:
+            line = (getattr(exc, "lineno", None) or 1) + _blank_lines_dropped(cell.source)
+            report.append(f"{where} line {line}: does not parse as Python ({getattr(exc, 'msg', exc)}); "
+                          "it could not run and was not checked for tampering")
     return report

@@ -29,8 +29,11 @@ def _summary(results):
     return means, failures
 
 
-def write_report(path, results):
-    """Write an HTML report of `results` ([grade.Result]) to `path`."""
+def write_report(path, results, not_collected=()):
+    """Write an HTML report of `results` ([grade.Result]) to `path`.
+
+    not_collected: ["file: why"] for downloaded files that became nobody's submission.
+    """
     means, failures = _summary(results)
     statuses = Counter(r.status for r in results)
     parts = ["<html><head><meta charset='utf-8'><title>Class report</title>"
@@ -72,6 +75,10 @@ def write_report(path, results):
                 parts.append(f"<tr><td>{html.escape(r.student)}</td><td>{html.escape(r.status)}</td>"
                              f"<td>{'<br>'.join(html.escape(x) for x in r.reasons)}</td></tr>")
             parts.append("</table>")
+    if not_collected:
+        parts.append("<h2>Downloaded files not collected</h2><ul>")
+        parts += [f"<li>{html.escape(line)}</li>" for line in not_collected]
+        parts.append("</ul>")
     parts.append("</body></html>")
     path.write_text("\n".join(parts), encoding="utf-8")
     return path

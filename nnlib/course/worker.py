@@ -190,6 +190,7 @@ def grade_job(spec):
             repaired, changes = repair.restore(submitted, release)
             result["notes"] += [f"{name}: {c}" for c in changes]
             result["tampering"] += [f"{name}: {f}" for f in integrity.scan(repaired, release)]
+            result["notes"] += [f"{name}: {f}" for f in integrity.unparsable(repaired, release)]
             nbformat.write(repaired, str(dest / name))
         timestamp = Path(spec["folder"]) / "timestamp.txt"
         if timestamp.is_file():
