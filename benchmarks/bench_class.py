@@ -1,6 +1,6 @@
 """Grading a class: plain sequential `nbgrader autograde` against `course grade --workers N`.
 
-    python benchmarks/bench_class.py [--n 40] [--workers 2] [--scaling 10,40,160]
+    python benchmarks/bench_class.py [--n 40] [--workers 2] [--scaling 10,40,160] [--jobs-only]
 
 On the same N synthetic submissions of assignment 1 (answers drawn from its catalogue), prints:
   plain       wall time of `nbgrader autograde` over the class (one process, one after another)
@@ -10,6 +10,8 @@ On the same N synthetic submissions of assignment 1 (answers drawn from its cata
               autograde, feedback HTML, scores) over bare nbclient execution of the master notebook
               (the same code: solutions and hidden tests), medians of 7 taken in turns
               (target <= 20 %); with forked kernels and with kernels started from scratch
+  sandbox     the same job in the bubblewrap sandbox (as course grade runs it) against forked
+              kernels without it (--no-sandbox): the sandbox's cost per submission (target <= 10 %)
   peak memory largest resident set of a worker or its kernels
   scaling     wall time for 10, 40, 160 submissions (should grow linearly)
 """
@@ -74,15 +76,17 @@ def graded_once(spec):
 
 
 def overhead(cat, tmp, repeat=7):
-    """Median seconds of grading the solution with forked kernels, with kernels started from
-    scratch, and of running the master bare; taken in turns after one warm-up each, so all three
-    see the same machine and none pays first-import costs."""
+    """Median seconds of grading the solution in the sandbox, with forked kernels outside it, with
+    kernels started from scratch, and of running the master bare; taken in turns after one warm-up
+    each, so all see the same machine and none pays first-import costs."""
     make_solutions(1, tmp / "one", cat)
     job, = intake.find_jobs(tmp / "one", {A: [cat.notebook]})
     limits = grade.job_limits(tmp / "out-one", 1, None, 900, 3072)
     spec = grade.job_spec(ROOT, tmp / "out-one", job, grade._template_db(ROOT, A), limits)
-    runs = {"forked": lambda: graded_once(spec),
-            "scratch": lambda: graded_once({**spec, "fork_server": False}),
+    plain = {**spec, "sandbox": None}
+    runs = {"sandboxed": lambda: graded_once(spec),
+            "forked": lambda: graded_once(plain),
+            "scratch": lambda: graded_once({**plain, "fork_server": False}),
             "bare": lambda: bare_once(cat)}
     times = {name: [] for name in runs}
     for i in range(repeat + 1):
@@ -118,16 +122,34 @@ def ours(submitted, out, workers):
     return time.perf_counter() - start, results
 
 
+def print_jobs(t):
+    """Print the one-job medians of `overhead`."""
+    print(f"  running the master bare           {t['bare']:6.2f} s  (median of 7)")
+    over = {k: 100 * (t[k] / t["bare"] - 1) for k in ("sandboxed", "forked", "scratch")}
+    print(f"  grading the solution, one job     {t['sandboxed']:6.2f} s  overhead {over['sandboxed']:4.0f} %"
+          "  (in the sandbox, forked kernel, as course grade runs it)")
+    print(f"    the same, --no-sandbox          {t['forked']:6.2f} s  overhead {over['forked']:4.0f} %"
+          "  (forked kernel: its imports done once per worker)")
+    print(f"    the same, no fork server        {t['scratch']:6.2f} s  overhead {over['scratch']:4.0f} %"
+          "  (kernel started from scratch, as bare)")
+    print(f"  sandbox's cost per submission     {t['sandboxed'] - t['forked']:+6.2f} s  "
+          f"({100 * (t['sandboxed'] / t['forked'] - 1):+.0f} % against --no-sandbox)")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=40)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--scaling", default="10,40,160")
+    parser.add_argument("--jobs-only", action="store_true", help="only the one-job figures (overhead, sandbox)")
     args = parser.parse_args()
     cat = catalogue.find(ROOT)[A]
-    _, outcomes = catalogue.run(ROOT, cat)
     with tempfile.TemporaryDirectory(prefix="bench-class-") as tmp:
         tmp = Path(tmp)
+        if args.jobs_only:
+            print_jobs(overhead(cat, tmp))
+            return
+        _, outcomes = catalogue.run(ROOT, cat)
         make(args.n, tmp / "submitted", outcomes, cat)
         plain = plain_nbgrader(tmp / "submitted", tmp)
         wall, results = ours(tmp / "submitted", tmp / "out", args.workers)
@@ -136,12 +158,7 @@ def main():
         print(f"  plain nbgrader autograde          {plain:6.1f} s  ({plain / args.n:.2f} s each)")
         print(f"  course grade --workers {args.workers}         {wall:6.1f} s  ({wall / args.n:.2f} s each)")
         print(f"  speed-up                          {plain / wall:6.2f} x")
-        print(f"  running the master bare           {t['bare']:6.2f} s  (median of 7)")
-        over = {k: 100 * (t[k] / t["bare"] - 1) for k in ("forked", "scratch")}
-        print(f"  grading the solution, one job     {t['forked']:6.2f} s  overhead {over['forked']:4.0f} %"
-              "  (forked kernel: its imports done once per worker)")
-        print(f"    the same, --no-fork-server      {t['scratch']:6.2f} s  overhead {over['scratch']:4.0f} %"
-              "  (kernel started from scratch, as bare)")
+        print_jobs(t)
         print(f"  peak memory of a worker or kernel  {max(r.peak_mb for r in results):.0f} MiB")
         for n in (int(x) for x in args.scaling.split(",") if x):
             make(n, tmp / f"s{n}", outcomes, cat)

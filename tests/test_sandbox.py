@@ -113,14 +113,17 @@ def test_no_capabilities_and_a_user_of_its_own(server, tmp_path):
 
 
 def test_what_a_kernel_starts_dies_before_the_next_kernel(server, tmp_path):
-    """Do a detached process and a file in /tmp of one kernel vanish before the next kernel starts?"""
+    """Do a detached process, files in /tmp and /dev/shm and a System V segment of one kernel vanish
+    before the next kernel starts?"""
     run(tmp_path, "import subprocess\n"
         "subprocess.Popen(['sleep', '600'], start_new_session=True)\n"
-        "open('/tmp/left-behind', 'w').write('x')")
+        "open('/tmp/left-behind', 'w').write('x')\nopen('/dev/shm/left-behind', 'w').write('x')\n"
+        "subprocess.run(['ipcmk', '--shmem', '4096'], check=True)")
     out, _ = run(tmp_path, "import os\n"
                  "print(sorted(int(p) for p in os.listdir('/proc') if p.isdigit()) == sorted({1, os.getpid()}),"
-                 " os.path.exists('/tmp/left-behind'))")
-    assert out[0] == "True False"
+                 " os.path.exists('/tmp/left-behind'), os.path.exists('/dev/shm/left-behind'),"
+                 " len(open('/proc/sysvipc/shm').read().splitlines()) - 1)")
+    assert out[0] == "True False False 0"
 
 
 def test_nothing_outlives_its_kernel(server, tmp_path):

@@ -305,22 +305,41 @@ class _Server:
         _send(conn, Reply(pid=pid))
 
     def _clear(self):
-        """Sandbox only: end every process but this one, then empty /tmp for the next kernel."""
+        """Sandbox only: end every process but this one, then empty /tmp, /dev/shm and the System V
+        IPC objects of the sandbox for the next kernel."""
         _kill_others()
         while True:
             try:
                 self._reaped(*os.wait4(-1, 0))
             except ChildProcessError:
                 break
-        for entry in Path("/tmp").iterdir():
-            if entry.name != Path(MPL_CACHE).name:
-                shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+        for folder, keep in (("/tmp", Path(MPL_CACHE).name), ("/dev/shm", None)):
+            for entry in Path(folder).iterdir():
+                if entry.name != keep:
+                    shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+        self._remove_ipc_objects()
         os.mkdir(IPC_DIR, 0o755)
         for folder in (WORK_DIR, HOME_DIR):
             os.mkdir(folder, 0o700)
         shutil.copytree(MPL_CACHE, f"{HOME_DIR}/.matplotlib")
         _chown_tree(WORK_DIR, self.uid)
         _chown_tree(HOME_DIR, self.uid)
+
+    def _remove_ipc_objects(self):
+        """Remove the System V shared memory, semaphores and queues kernels made: as their owner,
+        the kernel user (removing another user's objects would take CAP_SYS_ADMIN)."""
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.setgroups([])
+                os.setgid(self.uid)
+                os.setuid(self.uid)
+                os.execvp("ipcrm", ["ipcrm", "--all"])
+            finally:
+                os._exit(127)
+        _, status = os.waitpid(pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise RuntimeError("could not remove the previous kernel's System V IPC objects")
 
     def _signal(self, pid, signum):
         try:

@@ -4,8 +4,8 @@ Each grading worker starts its kernel fork server (nnlib.course.forkserver) insi
 (`bwrap`) sandbox built by `command`:
 
     /usr /bin /lib* /etc, Python's prefixes, nnlib's package   read-only, nothing else of the host
-    /tmp                                                       a private tmpfs of `disk_mb` MiB, the
-                                                               only writable place, emptied between
+    /tmp, /dev/shm                                             private tmpfs of `disk_mb` MiB each, the
+                                                               only writable places, emptied between
                                                                two submissions
     /proc /dev                                                 the sandbox's own
     PID, network, IPC, UTS, cgroup namespaces                  its own: no network, no other process
@@ -110,8 +110,10 @@ def command(inner, limits, info_fd=None):
     for cap in SERVER_CAPS:
         argv += ["--cap-add", cap]
     argv += _mount_args(_readable_roots())
+    size = str(int(limits.disk_mb) * 1024 * 1024)
     argv += ["--proc", "/proc", "--dev", "/dev",
-             "--size", str(int(limits.disk_mb) * 1024 * 1024), "--perms", "1777", "--tmpfs", "/tmp",
+             "--size", size, "--perms", "1777", "--tmpfs", "/tmp",
+             "--size", size, "--perms", "1777", "--tmpfs", "/dev/shm",   # POSIX shared memory, semaphores
              "--chdir", "/tmp"]
     if info_fd is not None:
         argv += ["--info-fd", str(info_fd)]
