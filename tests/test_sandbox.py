@@ -91,12 +91,16 @@ def test_no_network(server, tmp_path):
 
 
 def test_no_other_process_in_sight_and_the_server_out_of_reach(server, tmp_path):
-    """Does a kernel see only the sandbox's PID 1 and itself, and fail to signal PID 1?"""
+    """Does a kernel see only the sandbox's PID 1 and itself, and fail to signal it or read its
+    environment and memory (the worker's environment, which may hold a database password)?"""
     code = ("import os, signal\n"
             "print(sorted(int(p) for p in os.listdir('/proc') if p.isdigit()) == sorted({1, os.getpid()}))\n"
-            "try:\n    os.kill(1, signal.SIGKILL)\nexcept OSError as exc:\n    print(exc.strerror)")
+            "for attempt in (lambda: os.kill(1, signal.SIGKILL), lambda: open('/proc/1/environ').read(),\n"
+            "                lambda: open('/proc/1/mem', 'rb').read(1)):\n"
+            "    try:\n        attempt()\n        print('done')\n"
+            "    except OSError as exc:\n        print(exc.strerror)")
     out, _ = run(tmp_path, code)
-    assert out[0].split("\n") == ["True", "Operation not permitted"]
+    assert out[0].split("\n") == ["True", "Operation not permitted", "Permission denied", "Permission denied"]
     assert server.alive()
 
 
