@@ -20,7 +20,8 @@ from unittest import mock
 import nbformat
 import pytest
 
-from nnlib.course import grade, sandbox, submissions
+from conftest import kernel_user_processes
+from nnlib.course import grade, submissions
 
 ROOT = Path(__file__).resolve().parents[1]
 A, NAME = "a1_hyperparameters", "hyperparameters.ipynb"
@@ -233,19 +234,6 @@ def _course_files():
     return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
 
 
-def _kernel_processes():
-    """Pids of processes running as a sandbox kernel user (uid >= sandbox.UID_BASE)."""
-    found = []
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            uid = int(next(l for l in status.read_text().splitlines() if l.startswith("Uid:")).split()[1])
-        except (OSError, StopIteration):
-            continue
-        if uid >= sandbox.UID_BASE:
-            found.append(int(status.parent.name))
-    return found
-
-
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     out = tmp_path_factory.mktemp("hostile")
@@ -300,7 +288,7 @@ def test_nothing_is_left_running_or_on_disk(graded):
     """After grading: no kernel user's process alive, no temporary file of the run, no marker written?"""
     import time
     time.sleep(5)   # longer than the detached process waits before it writes
-    assert _kernel_processes() == []
+    assert kernel_user_processes() == []
     assert sorted(p.name for p in graded["temp"].iterdir()) == []
     assert not Path(MARKER).exists() and not Path("/work/hostile.txt").exists()
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, kernel_server
+from conftest import ROOT, kernel_server, kernel_user_processes
 from conftest import run_cells as run
 from nnlib.course import forkserver, grade, sandbox, submissions
 
@@ -23,19 +23,6 @@ LIMITS = sandbox.Limits(memory_mb=2048, disk_mb=64, tasks=128)
 def server(tmp_path_factory):
     with kernel_server(tmp_path_factory.mktemp("kernelspec"), LIMITS) as running:
         yield running
-
-
-def _kernel_user_processes():
-    """Host pids of processes whose user is a sandbox kernel user."""
-    found = []
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            uid = int(next(l for l in status.read_text().splitlines() if l.startswith("Uid:")).split()[1])
-        except (OSError, StopIteration):
-            continue
-        if uid >= sandbox.UID_BASE:
-            found.append(int(status.parent.name))
-    return found
 
 
 def test_the_course_and_the_host_are_not_there(server, tmp_path):
@@ -137,9 +124,9 @@ def test_nothing_outlives_its_kernel(server, tmp_path):
         "if os.fork() == 0:\n    os.setsid()\n    import time\n    time.sleep(600)")
     import time
     deadline = time.monotonic() + 5
-    while _kernel_user_processes() and time.monotonic() < deadline:
+    while kernel_user_processes() and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert _kernel_user_processes() == []
+    assert kernel_user_processes() == []
 
 
 def test_kernel_sockets_cannot_be_changed_or_used_by_the_kernel(server, tmp_path):
