@@ -107,8 +107,9 @@ for top in list(paths) + ['/', '/tmp', '/root', '/work', '/home']:
 """
 # A process that outlives the kernel and edits things after grading.
 _DETACHED = f"""import subprocess, sys
-subprocess.Popen([sys.executable, '-c', 'import time, os; time.sleep(4); open({MARKER!r}, "w").write("late")'],
-                 start_new_session=True)
+late = "import time; time.sleep(4); open(%r, 'w').write('late')" % {MARKER!r}
+subprocess.Popen([sys.executable, '-c', late], start_new_session=True)
+print('started')
 """
 # Other kernels: find their connection files through /proc and talk to them.
 _OTHER_KERNELS = """import glob, json
@@ -304,3 +305,12 @@ def test_autograde_pipeline_is_nbgraders_own_but_for_execute():
     ours = load_config(ROOT).Autograde.autograde_preprocessors
     nbgraders = Autograde.class_traits()["autograde_preprocessors"].default()
     assert ours == [GuardedExecute if p is Execute else p for p in nbgraders]
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_each_fixture_is_code_that_runs(name):
+    """Does every fixture's code parse as IPython reads it (an attack that is a syntax error tests nothing)?"""
+    from nnlib.course.integrity import python_of
+    fixture = FIXTURES[name]
+    for code in [*fixture.answers.values(), *fixture.after.values()]:
+        compile(python_of(code), name, "exec")
