@@ -21,14 +21,13 @@ import csv
 import fcntl
 import hashlib
 import json
-import multiprocessing
 import os
 import secrets
 import shutil
 import tempfile
+import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -37,7 +36,7 @@ from sqlalchemy.exc import SAWarning
 from tqdm.auto import tqdm
 
 from nnlib.course import build as build_mod
-from nnlib.course import intake, signing
+from nnlib.course import intake, pool, signing
 from nnlib.course.config import assignments as list_assignments
 from nnlib.course.config import load_config, notebooks
 from nnlib.course.report import write_report
@@ -341,23 +340,9 @@ def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=N
         log(f"grading {len(pending)} submission(s) with {workers} worker(s); "
             f"{len(results)} reused or ungradable")
         limits = job_limits(out, workers, timeout, budget, memory_mb, fork_server)
-        # Workers are spawned, not forked: forking a process whose threads are running (tqdm's
-        # monitor, zmq's I/O threads) is unsafe. (Clients that missed a reply and waited out the
-        # cell timeout are cured by nnlib.course.client, not by spawning.)
-        with ProcessPoolExecutor(max_workers=max(1, workers),
-                                 mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=quiet_worker, initargs=(str(out / ".grading" / "logs"),)) as pool:
-            futures = {pool.submit(grade_job, job_spec(root, out, job, templates[job.assignment], limits)): (job, fp)
-                       for job, fp in pending}
-            bar = tqdm(as_completed(futures), total=len(futures), desc="grading", unit="submission",
-                       disable=not progress)
-            for future in bar:
-                job, fp = futures[future]
-                try:
-                    raw = future.result()
-                except Exception as exc:  # the worker process itself died: report, go on
-                    raw = {"error": f"grader process failed: {type(exc).__name__}: {exc}"}
-                result = _to_result(job, raw, fp, zeros[job.assignment])
+        # closing: an interrupt here stops the workers and removes the run folder at once
+        with closing(_grade_pending(root, out, pending, templates, zeros, limits, workers, progress, log)) as graded:
+            for result in graded:
                 _store(out, result, key)
                 results.append(result)
     results.sort(key=lambda r: (r.assignment, r.student))
@@ -366,6 +351,65 @@ def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=N
     write_csv(out / "grades.csv", results, columns)
     write_report(out / "report.html", results)
     return results
+
+
+def _grade_pending(root, out, pending, templates, zeros, limits, workers, progress, log):
+    """Grade [(job, fingerprint)] in a pool of worker processes; yields each Result as it is done.
+
+    A worker that dies is replaced and its submission graded again alone; one whose worker dies
+    twice is ungradable (nnlib.course.pool). Working copies live in one run folder, removed at
+    the end even if grading is interrupted.
+    """
+    with _run_folder(log) as run_dir:
+        limits = {**limits, "run_dir": str(run_dir)}
+        tasks = {f"{job.assignment}/{job.student}": (job, fp) for job, fp in pending}
+        specs = {name: job_spec(root, out, job, templates[job.assignment], limits) for name, (job, _) in tasks.items()}
+        # Workers are spawned, not forked: forking a process whose threads are running (tqdm's
+        # monitor, zmq's I/O threads) is unsafe.
+        initargs = (str(out / ".grading" / "logs"), str(run_dir))
+        with pool.Pool(grade_job, workers, _start_worker, initargs, log) as graders, \
+                tqdm(total=len(tasks), desc="grading", unit="submission", disable=not progress) as bar:
+            for done in graders.run(specs):
+                job, fp = tasks[done.key]
+                raw = {"error": done.error} if done.error else done.value
+                bar.update(1)
+                yield _to_result(job, raw, fp, zeros[job.assignment])
+
+
+def _start_worker(log_dir, run_dir):
+    """Pool initializer: log to a file; the worker's and its children's temporary files go in `run_dir`.
+
+    (So the fork server's socket folder and anything a kernel writes to the temporary folder go
+    away with the run folder, even when the worker is killed.)
+    """
+    os.environ["TMPDIR"] = run_dir
+    tempfile.tempdir = run_dir
+    quiet_worker(log_dir)
+
+
+@contextmanager
+def _run_folder(log):
+    """A temporary folder for one run (Path), removed when the run ends, however it ends."""
+    path = Path(tempfile.mkdtemp(prefix="course-run-"))
+    try:
+        yield path
+    finally:
+        _remove(path, log)
+
+
+def _remove(path, log, tries=5):
+    """Remove folder `path` (Path); a process that was killed may still be exiting, so try again."""
+    for attempt in range(tries):
+        try:
+            shutil.rmtree(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            if attempt == tries - 1:
+                log(f"could not remove the run's temporary folder {path}: {exc}")
+                return
+            time.sleep(0.5)
 
 
 def write_csv(path, results, columns):
