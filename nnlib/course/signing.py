@@ -2,9 +2,8 @@
 
 Stored results (`<out>/.grading/results/`) and template gradebooks (`<root>/build/gradebooks/`)
 are signed with HMAC-SHA256 under a secret key kept in the same folder (`.signing-key`, mode
-0600, made once per folder). Grading kernels run in a sandbox that sees neither folder, so a
-submission can neither read the key nor forge a signature; a file whose signature does not match
-is discarded and made again.
+0600, made once per folder). A kernel sandboxed away from both folders can neither read the key
+nor forge a signature; a file whose signature does not match is discarded and made again.
 
     key = folder_key(folder)
     signature = sign(key, "results/a1/alice", data)
