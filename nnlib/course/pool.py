@@ -127,9 +127,11 @@ class Pool:
 
     def _idle_worker(self):
         """An idle live worker, a new one if there are fewer than `size`, or None."""
-        for w in self.workers:
-            if w.key is None and w.process.is_alive():
-                return w
+        for w in list(self.workers):
+            if w.key is None:
+                if w.process.is_alive():
+                    return w
+                self._drop(w, "while idle; nobody is blamed")
         if len(self.workers) >= self.size:
             return None
         ours, theirs = self.context.Pipe()
