@@ -24,7 +24,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nnlib.course import grade, submissions
+from nnlib.course import grade, pool, submissions
 
 ROOT = Path(__file__).resolve().parents[1]
 A, NAME = "a1_hyperparameters", "hyperparameters.ipynb"
@@ -95,6 +95,27 @@ class Killer(threading.Thread):
                     self.kills.append(student)
                     seen.pop(student)
             time.sleep(0.05)
+
+
+def _double_or_die(arg):
+    """Pool job for the tests: die as asked ("always", or "once" while `marker` does not exist)."""
+    value, how, marker = arg
+    if how == "always" or (how == "once" and not os.path.exists(marker)):
+        Path(marker).touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return 2 * value
+
+
+def test_the_pool_blames_only_the_job_whose_worker_died(tmp_path):
+    """Does the pool retry a job whose worker died once, give up one that dies twice, and lose no other?"""
+    tasks = {f"job{i}": (i, "", "") for i in range(6)}
+    tasks["once"] = (10, "once", str(tmp_path / "once"))
+    tasks["always"] = (11, "always", str(tmp_path / "always"))
+    said = []
+    with pool.Pool(_double_or_die, 2, log=said.append) as workers:
+        done = {d.key: d for d in workers.run(tasks)}
+    assert {k: d.value for k, d in done.items() if not d.error} == {**{f"job{i}": 2 * i for i in range(6)}, "once": 20}
+    assert "died 2 times" in done["always"].error and "SIGKILL" in done["always"].error, said
 
 
 # ---------------------------------------------------------------- fixtures
