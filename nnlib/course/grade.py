@@ -255,6 +255,9 @@ def _stored(out, job, fingerprint, key, log=print):
         return None
     try:
         sealed = json.loads(path.read_text())
+        if "signature" not in sealed:
+            log(f"stored result {path} is not signed (stored by an earlier version?): graded again")
+            return None
         data = json.dumps(sealed["result"], sort_keys=True)
         if not signing.verify(key, label, data.encode(), sealed["signature"]):
             log(f"stored result {path} does not match its signature (changed on disk?): graded again")
