@@ -49,6 +49,7 @@ ENV = "NNLIB_KERNEL_SERVER"          # path of the server's socket, for the stub
 IPC_ENV = "NNLIB_KERNEL_IPC"          # host path prefix of a sandboxed kernel's ipc sockets
 SANDBOXED_ENV = "NNLIB_SANDBOXED"     # set while grading is sandboxed: never start a kernel outside
 PRELOAD = ("numpy", "torch", "ipykernel.kernelapp")
+MAX_SOCKET_PATH = 104                 # sun_path holds 108 bytes on Linux (fewer elsewhere)
 IPC_DIR, WORK_DIR, HOME_DIR, MPL_CACHE = "/tmp/.ipc", "/tmp/work", "/tmp/home", "/tmp/.mplcache"
 KERNEL_ENV_PREFIXES = ("PATH", "LANG", "LC_", "TZ", "TERM", "NBGRADER_", "TQDM_", "OMP_", "MKL_",
                        "OPENBLAS_", "ATEN_", "TORCH_", "MPLBACKEND", "PYTHONHASHSEED", "PYDEVD_")
@@ -427,6 +428,10 @@ class ForkServer:
             self.stop()
             self.limits, self.preload = limits, preload
             self.folder = tempfile.mkdtemp(prefix="course-kernels-")
+            if len(self.path.encode()) > MAX_SOCKET_PATH:
+                path, _ = self.path, self.stop()
+                raise RuntimeError(f"the kernel server's socket path {path} is longer than a unix socket "
+                                   f"allows ({MAX_SOCKET_PATH} bytes): set TMPDIR to a shorter folder")
             listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             try:
                 listener.bind(self.path)

@@ -18,14 +18,16 @@ the others.
 """
 
 import csv
+import fcntl
 import hashlib
 import json
-import multiprocessing
 import os
+import secrets
 import shutil
 import tempfile
+import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -34,7 +36,7 @@ from sqlalchemy.exc import SAWarning
 from tqdm.auto import tqdm
 
 from nnlib.course import build as build_mod
-from nnlib.course import intake, sandbox
+from nnlib.course import intake, pool, sandbox, signing
 from nnlib.course.config import assignments as list_assignments
 from nnlib.course.config import load_config, notebooks
 from nnlib.course.report import write_report
@@ -98,21 +100,71 @@ def _source_hash(root, assignment):
     return h.hexdigest()[:16]
 
 
-def _template_db(root, assignment):
-    """A gradebook holding `assignment` as source/ has it now, for workers to copy.
+def _template_db(root, assignment, log=print):
+    """A gradebook holding `assignment` as source/ has it now, for workers to copy -> Path.
 
-    Cached in <root>/build/gradebooks under the hash of the master notebooks and the config.
+    Cached in <root>/build/gradebooks under the hash of the master notebooks and the config,
+    signed (nnlib.course.signing): a cached file that does not match its signature is built again.
     """
     folder = Path(root) / "build" / "gradebooks"
     folder.mkdir(parents=True, exist_ok=True)
     db = folder / f"{assignment}-{_source_hash(root, assignment)}.db"
-    if db.exists():
-        return db
+    with _locked(folder / ".lock"):
+        if db.exists():
+            if _template_stamp(db):
+                return db
+            log(f"template gradebook {db} does not match its signature (changed since it was built "
+                "or built before signing): building it again")
+        _build_template(root, assignment, db)
+    return db
+
+
+def _build_template(root, assignment, db):
+    """Generate `assignment` into a fresh gradebook at `db` (Path) and sign it."""
     partial = db.with_suffix(f".{os.getpid()}.tmp")
     with tempfile.TemporaryDirectory(prefix="course-release-") as tmp:
         build_mod.generate_assignment(build_mod.nbgrader_api(root, partial, release_directory=tmp), assignment)
+    # Opening a gradebook adds nbgrader's default course once; do it now, so that the readers to
+    # come (_zero_scores, the worker's check) leave the file exactly as signed.
+    with Gradebook(f"sqlite:///{partial}"):
+        pass
+    build = secrets.token_hex(16)
+    signature = signing.sign(signing.folder_key(db.parent), f"{db.name}:{build}", partial.read_bytes())
+    _write_atomically(_signature_path(db), json.dumps({"build": build, "signature": signature}))
     partial.replace(db)
-    return db
+
+
+def _signature_path(db):
+    return db.with_suffix(".signature.json")
+
+
+def _template_stamp(db):
+    """The build id of template gradebook `db` (Path) if it matches its signature, else None."""
+    try:
+        sealed = json.loads(_signature_path(db).read_text())
+        build, signature = str(sealed["build"]), sealed["signature"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    key = signing.folder_key(db.parent)
+    return build if signing.verify(key, f"{db.name}:{build}", db.read_bytes(), signature) else None
+
+
+@contextmanager
+def _locked(path):
+    """Hold an exclusive lock on `path` (Path): one process at a time checks and builds templates."""
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _write_atomically(path, text):
+    """Write `text` to `path` (Path) through a temporary file: readers see the old or the new, never half."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    partial.write_text(text)
+    partial.replace(path)
 
 
 def _central_gradebook(root, out, templates):
@@ -180,18 +232,44 @@ def _classify(job, raw, fingerprint, zeros):
                   raw.get("unanswered", []))
 
 
-def _store(out, result):
-    path = out / ".grading" / "results" / result.assignment / f"{result.student}.json"
+def _result_label(assignment, student):
+    """Where a stored result lives, relative to <out>/.grading: also what its signature is bound to."""
+    return f"results/{assignment}/{student}.json"
+
+
+def _store(out, result, key):
+    """Keep `result` in <out>/.grading/results/, signed with `key` (bytes), for later runs to reuse."""
+    label = _result_label(result.assignment, result.student)
+    data = json.dumps(asdict(result), sort_keys=True)
+    path = out / ".grading" / label
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(asdict(result), indent=1, sort_keys=True))
+    _write_atomically(path, json.dumps({"result": json.loads(data), "signature": signing.sign(key, label, data.encode())},
+                                       indent=1, sort_keys=True))
 
 
-def _stored(out, job, fingerprint):
-    path = out / ".grading" / "results" / job.assignment / f"{job.student}.json"
+def _stored(out, job, fingerprint, key, log=print):
+    """The stored result of `job` if it is signed with `key` and its fingerprint matches, else None.
+
+    A result that does not match its signature was changed on disk: it is logged and not used.
+    """
+    label = _result_label(job.assignment, job.student)
+    path = out / ".grading" / label
     if not path.is_file():
         return None
-    data = json.loads(path.read_text())
-    return Result(**data) if data.get("fingerprint") == fingerprint else None
+    try:
+        sealed = json.loads(path.read_text())
+        if "signature" not in sealed:
+            log(f"stored result {path} is not signed (stored by an earlier version?): graded again")
+            return None
+        data = json.dumps(sealed["result"], sort_keys=True)
+        if not signing.verify(key, label, data.encode(), sealed["signature"]):
+            log(f"stored result {path} does not match its signature (changed on disk?): graded again")
+            return None
+        result = Result(**sealed["result"])
+    except (ValueError, KeyError, TypeError) as exc:
+        log(f"stored result {path} is unreadable ({type(exc).__name__}: {exc}): graded again")
+        return None
+    return result if result.fingerprint == fingerprint else None
 
 
 def _record(central_db, course_id, results):
@@ -272,44 +350,34 @@ def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=N
         log(f"no submissions of {assignments} under {submitted}")
     course_id = load_config(root).CourseDirectory.course_id
     out.mkdir(parents=True, exist_ok=True)
-    templates = {a: _template_db(root, a) for a in sorted({j.assignment for j in jobs})}
+    templates = {a: _template_db(root, a, log) for a in sorted({j.assignment for j in jobs})}
     central = _central_gradebook(root, out, templates)
 
     zeros = {a: _zero_scores(db, a) for a, db in templates.items()}
     results, pending = [], []
-    course_hash = _course_hash(root) + ("" if sandboxed else "-unsandboxed")
+    key = signing.folder_key(out / ".grading")
+    # A template built again (changed on disk, or deleted) gets a new stamp: its results are regraded.
+    # Results graded without the sandbox are never reused by a sandboxed run, nor the other way.
+    isolation = "" if sandboxed else "-unsandboxed"
+    course_hash = {a: _course_hash(root) + isolation + (_template_stamp(db) or "") for a, db in templates.items()}
     for job in jobs:
-        fingerprint = _fingerprint(course_hash, job)
-        reuse = None if force else _stored(out, job, fingerprint)
+        fingerprint = _fingerprint(course_hash[job.assignment], job)
+        reuse = None if force else _stored(out, job, fingerprint, key, log)
         if reuse:
             results.append(reuse)
         elif not job.notebooks:
             results.append(_ungradable(job, job.problems, fingerprint, zeros[job.assignment]))
-            _store(out, results[-1])
+            _store(out, results[-1], key)
         else:
             pending.append((job, fingerprint))
     if pending:
         log(f"grading {len(pending)} submission(s) with {workers} worker(s); "
             f"{len(results)} reused or ungradable")
         limits = job_limits(out, workers, timeout, budget, memory_mb, fork_server, sandboxed, disk_mb)
-        # Workers are spawned, not forked: forking a process whose threads are running (tqdm's
-        # monitor, zmq's I/O threads) is unsafe. (Clients that missed a reply and waited out the
-        # cell timeout are cured by nnlib.course.client, not by spawning.)
-        with ProcessPoolExecutor(max_workers=max(1, workers),
-                                 mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=quiet_worker, initargs=(str(out / ".grading" / "logs"),)) as pool:
-            futures = {pool.submit(grade_job, job_spec(root, out, job, templates[job.assignment], limits)): (job, fp)
-                       for job, fp in pending}
-            bar = tqdm(as_completed(futures), total=len(futures), desc="grading", unit="submission",
-                       disable=not progress)
-            for future in bar:
-                job, fp = futures[future]
-                try:
-                    raw = future.result()
-                except Exception as exc:  # the worker process itself died: report, go on
-                    raw = {"error": f"grader process failed: {type(exc).__name__}: {exc}"}
-                result = _to_result(job, raw, fp, zeros[job.assignment], sandboxed)
-                _store(out, result)
+        # closing: an interrupt here stops the workers and removes the run folder at once
+        with closing(_grade_pending(root, out, pending, templates, zeros, limits, workers, progress, log)) as graded:
+            for result in graded:
+                _store(out, result, key)
                 results.append(result)
     results.sort(key=lambda r: (r.assignment, r.student))
     _record(central, course_id, results)
@@ -317,6 +385,65 @@ def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=N
     write_csv(out / "grades.csv", results, columns)
     write_report(out / "report.html", results, collected.not_collected if collected else ())
     return results
+
+
+def _grade_pending(root, out, pending, templates, zeros, limits, workers, progress, log):
+    """Grade [(job, fingerprint)] in a pool of worker processes; yields each Result as it is done.
+
+    A worker that dies is replaced and its submission graded again alone; one whose worker dies
+    twice is ungradable (nnlib.course.pool). Working copies live in one run folder, removed at
+    the end even if grading is interrupted.
+    """
+    with _run_folder(log) as run_dir:
+        limits = {**limits, "run_dir": str(run_dir)}
+        tasks = {f"{job.assignment}/{job.student}": (job, fp) for job, fp in pending}
+        specs = {name: job_spec(root, out, job, templates[job.assignment], limits) for name, (job, _) in tasks.items()}
+        # Workers are spawned, not forked: forking a process whose threads are running (tqdm's
+        # monitor, zmq's I/O threads) is unsafe.
+        initargs = (str(out / ".grading" / "logs"), str(run_dir))
+        with pool.Pool(grade_job, workers, _start_worker, initargs, log) as graders, \
+                tqdm(total=len(tasks), desc="grading", unit="submission", disable=not progress) as bar:
+            for done in graders.run(specs):
+                job, fp = tasks[done.key]
+                raw = {"error": done.error} if done.error else done.value
+                bar.update(1)
+                yield _to_result(job, raw, fp, zeros[job.assignment], isolated=limits["sandbox"] is not None)
+
+
+def _start_worker(log_dir, run_dir):
+    """Pool initializer: log to a file; the worker's and its children's temporary files go in `run_dir`.
+
+    (So the fork server's socket folder and anything a kernel writes to the temporary folder go
+    away with the run folder, even when the worker is killed.)
+    """
+    os.environ["TMPDIR"] = run_dir
+    tempfile.tempdir = run_dir
+    quiet_worker(log_dir)
+
+
+@contextmanager
+def _run_folder(log):
+    """A temporary folder for one run (Path), removed when the run ends, however it ends."""
+    path = Path(tempfile.mkdtemp(prefix="course-run-"))
+    try:
+        yield path
+    finally:
+        _remove(path, log)
+
+
+def _remove(path, log, tries=5):
+    """Remove folder `path` (Path); a process that was killed may still be exiting, so try again."""
+    for attempt in range(tries):
+        try:
+            shutil.rmtree(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            if attempt == tries - 1:
+                log(f"could not remove the run's temporary folder {path}: {exc}")
+                return
+            time.sleep(0.5)
 
 
 def write_csv(path, results, columns):

@@ -177,7 +177,7 @@ def grade_job(spec):
     started = time.perf_counter()
     course_root = Path(spec["course_root"])
     student, assignment = spec["student"], spec["assignment"]
-    work = Path(tempfile.mkdtemp(prefix="course-grade-"))
+    work = Path(tempfile.mkdtemp(prefix="course-grade-", dir=spec.get("run_dir")))
     result = {"student": student, "assignment": assignment, "scores": {}, "failures": {},
               "notes": [], "unanswered": [], "tampering": [], "error": None}
     try:
