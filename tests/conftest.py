@@ -62,15 +62,26 @@ def kernel_server(specs, limits, memory_mb=2048):
                 os.environ[key] = value
 
 
-def kernel_user_processes():
-    """Host pids of processes running as a sandbox kernel user (uid >= sandbox.UID_BASE)."""
-    from nnlib.course import sandbox
-    found = []
+def _process_users():
+    """{pid: real uid} of the processes alive now."""
+    users = {}
     for status in Path("/proc").glob("[0-9]*/status"):
         try:
-            uid = int(next(l for l in status.read_text().splitlines() if l.startswith("Uid:")).split()[1])
-        except (OSError, StopIteration):
+            users[int(status.parent.name)] = int(
+                next(l for l in status.read_text().splitlines() if l.startswith("Uid:")).split()[1])
+        except (OSError, StopIteration, ValueError):
             continue
-        if uid >= sandbox.UID_BASE:
-            found.append(int(status.parent.name))
-    return found
+    return users
+
+
+def processes_of_user(uid):
+    """Pids of the processes running as `uid` now."""
+    return sorted(pid for pid, user in _process_users().items() if user == uid)
+
+
+def orphaned_kernel_processes():
+    """Pids of sandbox kernel-user processes whose worker is gone (a kernel user is
+    sandbox.UID_BASE + its worker's pid): what a finished grading run must not leave."""
+    from nnlib.course import sandbox
+    users = _process_users()
+    return sorted(pid for pid, uid in users.items() if uid >= sandbox.UID_BASE and uid - sandbox.UID_BASE not in users)

@@ -135,7 +135,7 @@ def test_a_kernel_cannot_ask_the_server_for_anything(server, tmp_path):
     code = (f"import os, socket\nprint({forkserver.ENV!r} in os.environ)\n"
             "s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)\n"
             "try:\n"
-            f"    s.connect({server.path!r})\n"
+            f"    s.connect({forkserver.address(server.path)!r})\n"
             "    s.sendall(b'{\"stats\": true}')\n"
             "    print(repr(s.recv(100)))\n"
             "except OSError:   # reset or broken pipe: the server hung up first\n"

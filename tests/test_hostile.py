@@ -20,7 +20,7 @@ from unittest import mock
 import nbformat
 import pytest
 
-from conftest import kernel_user_processes
+from conftest import orphaned_kernel_processes
 from nnlib.course import grade, submissions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -289,7 +289,7 @@ def test_nothing_is_left_running_or_on_disk(graded):
     """After grading: no kernel user's process alive, no temporary file of the run, no marker written?"""
     import time
     time.sleep(5)   # longer than the detached process waits before it writes
-    assert kernel_user_processes() == []
+    assert orphaned_kernel_processes() == []
     assert sorted(p.name for p in graded["temp"].iterdir()) == []
     assert not Path(MARKER).exists() and not Path("/work/hostile.txt").exists()
 

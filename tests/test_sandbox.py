@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, kernel_server, kernel_user_processes
+from conftest import ROOT, kernel_server, processes_of_user
 from conftest import run_cells as run
 from nnlib.course import forkserver, grade, sandbox, submissions
 
@@ -123,10 +123,11 @@ def test_nothing_outlives_its_kernel(server, tmp_path):
         "subprocess.Popen(['sleep', '600'], start_new_session=True)\n"
         "if os.fork() == 0:\n    os.setsid()\n    import time\n    time.sleep(600)")
     import time
+    uid = sandbox.kernel_uid(os.getpid())   # the server was started from this process
     deadline = time.monotonic() + 5
-    while kernel_user_processes() and time.monotonic() < deadline:
+    while processes_of_user(uid) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert kernel_user_processes() == []
+    assert processes_of_user(uid) == []
 
 
 def test_kernel_sockets_cannot_be_changed_or_used_by_the_kernel(server, tmp_path):

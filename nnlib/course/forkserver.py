@@ -21,8 +21,10 @@ kernel starts every other process of the sandbox is killed and /tmp emptied, so 
 submissions, graded one after another, share nothing but the server's preloaded modules.
 
 A stub that is killed makes the server kill its kernel; a server that dies takes its kernels
-with it. Only the worker and processes it started may ask the server for anything: a kernel's own
-code cannot (it neither sees the socket nor finds its path in its environment).
+with it. The server's socket has a name in Linux's abstract namespace (no file): a sandboxed
+kernel, in a network namespace of its own, cannot reach it; an unsandboxed one can, but only the
+worker and processes it started may ask the server for anything (peer credentials), and the
+name is not in a kernel's environment.
 Modules whose import reads settings a kernel changes (matplotlib's backend, ipywidgets' comm
 registration) are not preloaded.
 """
@@ -32,6 +34,7 @@ import ctypes
 import json
 import os
 import resource
+import secrets
 import select
 import shutil
 import signal
@@ -39,7 +42,6 @@ import socket
 import struct
 import subprocess
 import sys
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -49,7 +51,6 @@ ENV = "NNLIB_KERNEL_SERVER"          # path of the server's socket, for the stub
 IPC_ENV = "NNLIB_KERNEL_IPC"          # host path prefix of a sandboxed kernel's ipc sockets
 SANDBOXED_ENV = "NNLIB_SANDBOXED"     # set while grading is sandboxed: never start a kernel outside
 PRELOAD = ("numpy", "torch", "ipykernel.kernelapp")
-MAX_SOCKET_PATH = 104                 # sun_path holds 108 bytes on Linux (fewer elsewhere)
 IPC_DIR, WORK_DIR, HOME_DIR, MPL_CACHE = "/tmp/.ipc", "/tmp/work", "/tmp/home", "/tmp/.mplcache"
 KERNEL_ENV_PREFIXES = ("PATH", "LANG", "LC_", "TZ", "TERM", "NBGRADER_", "TQDM_", "OMP_", "MKL_",
                        "OPENBLAS_", "ATEN_", "TORCH_", "MPLBACKEND", "PYTHONHASHSEED", "PYDEVD_")
@@ -80,6 +81,12 @@ class Reply:
     pid: int = None
     exit: int = None
     peak_kb: int = None
+
+
+def address(name):
+    """The socket address of a server name: "@x" is x in Linux's abstract namespace (no file to
+    leave behind; in a sandbox's own network namespace it cannot be reached at all)."""
+    return "\0" + name[1:] if name.startswith("@") else name
 
 
 def _send(conn, record):
@@ -404,7 +411,7 @@ class ForkServer:
 
     def __init__(self):
         self.process = None
-        self.folder = None
+        self.name = None         # the socket's name in the abstract namespace, "@..." (no file)
         self.limits = None       # sandbox.Limits when sandboxed, else None
         self.preload = True
         self.ipc = None          # host path prefix of the kernel's ipc sockets (sandboxed)
@@ -412,7 +419,8 @@ class ForkServer:
 
     @property
     def path(self):
-        return str(Path(self.folder) / "kernels.sock")
+        """The socket's name as the stubs find it in NNLIB_KERNEL_SERVER ("@..."), or None."""
+        return self.name
 
     def alive(self):
         return self.process is not None and self.process.poll() is None
@@ -427,14 +435,10 @@ class ForkServer:
         if not self.alive() or (limits, preload) != (self.limits, self.preload):
             self.stop()
             self.limits, self.preload = limits, preload
-            self.folder = tempfile.mkdtemp(prefix="course-kernels-")
-            if len(self.path.encode()) > MAX_SOCKET_PATH:
-                path, _ = self.path, self.stop()
-                raise RuntimeError(f"the kernel server's socket path {path} is longer than a unix socket "
-                                   f"allows ({MAX_SOCKET_PATH} bytes): set TMPDIR to a shorter folder")
+            self.name = f"@course-kernels-{os.getpid()}-{secrets.token_hex(8)}"
             listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             try:
-                listener.bind(self.path)
+                listener.bind(address(self.name))
                 listener.listen(16)
                 self._launch(listener)
             finally:
@@ -485,7 +489,7 @@ class ForkServer:
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
                 s.settimeout(5)
-                s.connect(self.path)
+                s.connect(address(self.name))
                 _send(s, KernelRequest(stats=True))
                 return _receive(s, Reply, 4096).peak_kb / 1024
         except (OSError, ValueError, TypeError, AttributeError):   # a figure for the report, never worth a failure
@@ -493,7 +497,7 @@ class ForkServer:
 
     def stop(self):
         for var in (ENV, IPC_ENV, SANDBOXED_ENV):
-            if self.folder and var in os.environ:
+            if self.name and var in os.environ:
                 del os.environ[var]
         if self.process is not None:
             self.process.stdin.close()
@@ -504,9 +508,7 @@ class ForkServer:
                 self.process.wait()
             self.process.stdout.close()
             self.process = None
-        if self.folder:
-            shutil.rmtree(self.folder, ignore_errors=True)
-            self.folder = None
+        self.name = None
         self.ipc = self.server_pid = None
 
 
@@ -530,7 +532,7 @@ def launch_through_server(path, memory_mb, kernel_args):
     """
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     try:
-        conn.connect(path)
+        conn.connect(address(path))
     except OSError:
         conn.close()
         return False
