@@ -1,16 +1,72 @@
 """release/ and solutions/ are generated from source/: up to date, and leak nothing."""
 
-import filecmp
+import copy
 import json
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
+from nbval.plugin import get_sanitize_patterns
 
 from nnlib.course import build, config, submissions
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = config.assignments(ROOT)
+
+# Outputs that nbval does not compare exactly are not compared exactly here either: the text
+# of every output goes through nbval's sanitize rules, and in cells tagged nbval-ignore-output
+# (results of training whose digits depend on the CPU's instruction set) every number is masked,
+# so only the wording of those outputs must match. Everything else must be byte-identical.
+IGNORE_TAG = "nbval-ignore-output"
+NUMBER = re.compile(r"\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+SANITIZE = [(re.compile(regex), replace)   # parsed as nbval parses --nbval-sanitize-with
+            for regex, replace in get_sanitize_patterns((ROOT / "tests" / "nbval_sanitize.cfg").read_text())]
+
+
+def _compared_outputs(cell):
+    """A code cell's outputs as they are compared: sanitized, and numbers masked if tagged."""
+    rules = list(SANITIZE)
+    if IGNORE_TAG in cell.metadata.get("tags", []):
+        rules.append((NUMBER, "#"))
+
+    def clean(text):
+        for regex, replacement in rules:
+            text = regex.sub(replacement, text)
+        return text
+
+    outputs = []
+    for output in cell.get("outputs", []):
+        output = copy.deepcopy(output)
+        if "text" in output:
+            output.text = clean(output.text)
+        for mime, value in output.get("data", {}).items():
+            if isinstance(value, str):
+                output.data[mime] = clean(value)
+        outputs.append(output)
+    return outputs
+
+
+def differences(fresh_text, committed_text):
+    """Where a freshly built notebook differs from the committed one, beyond what may differ.
+
+    Returns a list of descriptions, empty when the two agree: the fresh notebook, with the
+    committed outputs put in where they differ only as allowed, must be byte-identical to the
+    committed file.
+    """
+    if fresh_text == committed_text:
+        return []
+    fresh, committed = nbformat.reads(fresh_text, as_version=4), nbformat.reads(committed_text, as_version=4)
+    if len(fresh.cells) == len(committed.cells):
+        for new, old in zip(fresh.cells, committed.cells):
+            if new.cell_type == old.cell_type == "code" and _compared_outputs(new) == _compared_outputs(old):
+                new.outputs = old.outputs
+    if nbformat.writes(fresh) + "\n" == committed_text:
+        return []
+    if len(fresh.cells) != len(committed.cells):
+        return [f"{len(fresh.cells)} cells built, {len(committed.cells)} committed"]
+    found = [f"cell {i}" for i, (new, old) in enumerate(zip(fresh.cells, committed.cells)) if new != old]
+    return found or ["notebook metadata or formatting"]
 
 
 @pytest.fixture(scope="module")
@@ -23,13 +79,45 @@ def rebuilt(tmp_path_factory):
 @pytest.mark.parametrize("step", ["release", "solutions"])
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_generated_notebooks_are_up_to_date(rebuilt, step, assignment):
-    """Are the committed release/ and solutions/ byte-identical to a fresh build from source/?"""
+    """Are the committed release/ and solutions/ what a fresh build from source/ gives?
+
+    Byte-identical, except for outputs nbval does not compare exactly (see `differences`).
+    """
     fresh, committed = rebuilt / step / assignment, ROOT / step / assignment
     names = sorted(p.name for p in fresh.iterdir())
     assert names == sorted(p.name for p in committed.iterdir()), f"{step}/{assignment}: files differ; run `course build`"
     for name in names:
-        assert filecmp.cmp(fresh / name, committed / name, shallow=False), \
-            f"{step}/{assignment}/{name} is stale: run `course build {assignment}` and commit the result"
+        found = differences((fresh / name).read_text(), (committed / name).read_text())
+        assert not found, (f"{step}/{assignment}/{name} is stale ({', '.join(found)} differ): "
+                           f"run `course build {assignment}` and commit the result")
+
+
+def _notebook(*cells):
+    nb = nbformat.v4.new_notebook(cells=list(cells))
+    return nbformat.writes(nb) + "\n"
+
+
+def _printing(index, text, tags=()):
+    cell = nbformat.v4.new_code_cell("print(result)", id=f"cell-{index}", execution_count=index + 1,
+                                     metadata={"tags": list(tags)} if tags else {})
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+    return cell
+
+
+def test_comparison_lets_only_ignored_and_sanitized_outputs_differ():
+    """Does the comparison with committed notebooks let numbers differ in nbval-ignore-output cells
+    and sanitized text (timings) anywhere, and nothing else?"""
+    committed = _notebook(_printing(0, "loss 0.138\n", [IGNORE_TAG]), _printing(1, "took 1.5 s\n"))
+    assert differences(committed, committed) == []
+    assert differences(_notebook(_printing(0, "loss 0.139\n", [IGNORE_TAG]), _printing(1, "took 2.0 s\n")), committed) == []
+    assert differences(_notebook(_printing(0, "loss 0.138\n", [IGNORE_TAG]), _printing(1, "took 1.5 min\n")),
+                       committed) == ["cell 1"]
+    assert differences(_notebook(_printing(0, "error 0.138\n", [IGNORE_TAG]), _printing(1, "took 1.5 s\n")),
+                       committed) == ["cell 0"]
+    assert differences(_notebook(_printing(0, "loss 0.139\n"), _printing(1, "took 1.5 s\n")),
+                       _notebook(_printing(0, "loss 0.138\n"), _printing(1, "took 1.5 s\n"))) == ["cell 0"]
+    reformatted = committed.replace('\n "nbformat"', '\n  "nbformat"')
+    assert reformatted != committed and differences(committed, reformatted) == ["notebook metadata or formatting"]
 
 
 def _notebooks(step):

@@ -19,6 +19,15 @@ def test_expect_close_reports_shape_mismatch():
         checks.expect_close("out", np.zeros((3, 1)), np.zeros(3))
 
 
+def test_small_number_hides_round_off_digits_only():
+    """Is an error below the round-off bound printed as "below" the bound, and anything else
+    (NaN included) with its digits?"""
+    assert checks.small_number(1.5e-11, 1e-8) == "below 1e-8"
+    assert checks.small_number(4.4e-16, 2.5e-12) == "below 2.5e-12"
+    assert checks.small_number(3.14159e-7, 1e-7) == "3.14e-07"
+    assert checks.small_number(float("nan"), 1e-7) == "nan"
+
+
 def test_forbid_reference_catches_an_alias():
     """Is calling the reference through another name still caught?"""
     alias = models.mse

@@ -61,6 +61,19 @@ def passed(message):
     print(f"PASSED: {message}")
 
 
+def small_number(value, floor):
+    """`value` in scientific notation, or "below <floor>" when it is smaller.
+
+    For errors that a right answer leaves at the level of floating-point round-off (a centred
+    difference, two ways of computing the same thing): their digits change with the CPU's
+    instruction set and the math libraries' code paths, so they are not printed.
+    """
+    if not value < floor:  # NaN included
+        return f"{value:.2e}"
+    mantissa, exponent = f"{floor:e}".split("e")
+    return f"below {float(mantissa):g}e{int(exponent)}"
+
+
 def _fmt(value):
     if isinstance(value, np.ndarray):
         with np.printoptions(precision=5, threshold=8, edgeitems=3):

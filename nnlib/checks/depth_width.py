@@ -17,6 +17,9 @@ from nnlib.checks import call, expect_close, expect_scalar, fail, passed
 SEED_FIRST_WEIGHT = 0.609                 # make_MLP(10, 3, 2), set_seed(42), sigma 1: first weight
 SEED_FIRST_INPUT = 1.927                  # set_seed(42), make_data(net, 10, n): X[0][0]
 SEED_TEACHER_INPUT = 0.19076240062713623  # the teacher set-up: X_test[0][0]
+# torch's normal sampler has a vectorised path (AVX2 and up) and a plain one whose float32 results
+# differ in the last bits, so the course's X_test[0][0] is matched up to this distance.
+SEED_TEACHER_TOLERANCE = 1e-6
 QUASI_FACTOR = 2                          # quasi-linear error at least this many times below the best chaotic
 
 
@@ -468,10 +471,10 @@ def selfcheck_teacher_setup(ns):
     __tracebackhide__ = True
     names, values = _setup_values(ns)
     first = _check_setup(names, values, ns["initialize_layers"], ns["make_data"], 2.0)
-    if first == SEED_TEACHER_INPUT:
-        print(f"X_test[0][0] = {first!r}, as in the course")
+    if abs(first - SEED_TEACHER_INPUT) < SEED_TEACHER_TOLERANCE:
+        print(f"X_test[0][0] = {first:.6f}, as in the course ({SEED_TEACHER_INPUT!r})")
     else:
-        print(f"note: X_test[0][0] = {first!r}, the course's is {SEED_TEACHER_INPUT!r} (your functions draw "
+        print(f"note: X_test[0][0] = {first:.6f}, the course's is {SEED_TEACHER_INPUT!r} (your functions draw "
               "their random numbers differently)")
     passed("the teacher is make_MLP(5, 5, 5) with sigma 2, and 4000 training / 1000 test examples come from it")
 
