@@ -198,3 +198,14 @@ def test_course_grade_refuses_on_the_command_line(tmp_path):
                            "a1_hyperparameters", "--submitted", str(tmp_path), "--out", str(tmp_path / "out")],
                           env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode != 0 and "bubblewrap" in done.stderr and "--no-sandbox" in done.stderr
+
+
+def test_a_course_under_tmp_is_bound_into_the_private_tmp(monkeypatch):
+    """For a course cloned under /tmp (as CI does), are its .venv and nnlib bound after the private
+    /tmp is mounted, so they are not hidden by it, and /tmp itself keeps its own mode?"""
+    monkeypatch.setattr(sandbox, "_readable_roots", lambda: ["/usr", "/tmp/clone/.venv", "/tmp/clone/nnlib"])
+    argv = sandbox.command(["true"], LIMITS)
+    tmpfs = argv.index("/tmp", argv.index("--tmpfs"))
+    binds = [i for i, a in enumerate(argv) if a == "--ro-bind" and argv[i + 1].startswith("/tmp/")]
+    assert binds and all(i > tmpfs for i in binds)
+    assert ["--dir", "/tmp"] not in [argv[i:i + 2] for i in range(len(argv))]

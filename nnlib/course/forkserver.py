@@ -249,9 +249,10 @@ def _build_font_cache():
 class _Server:
     """Forks kernels on request. sandbox_uid: the kernels' user when running as the sandbox's PID 1."""
 
-    def __init__(self, listener, sandbox_uid=None, tasks=0):
+    def __init__(self, listener, sandbox_uid=None, tasks=0, keep=()):
         self.listener = listener
         self.uid, self.tasks = sandbox_uid, tasks
+        self.keep = set(keep)   # names in /tmp that are not the kernels' (the sandbox's own mounts)
         self.kernels = {}       # kernel pid -> stub connection
         self.peak_kb = 0        # largest resident set of a kernel that has ended, KiB
 
@@ -321,9 +322,9 @@ class _Server:
                 self._reaped(*os.wait4(-1, 0))
             except ChildProcessError:
                 break
-        for folder, keep in (("/tmp", Path(MPL_CACHE).name), ("/dev/shm", None)):
+        for folder, keep in (("/tmp", self.keep), ("/dev/shm", ())):
             for entry in Path(folder).iterdir():
-                if entry.name != keep:
+                if entry.name not in keep:
                     shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
         self._remove_ipc_objects()
         os.mkdir(IPC_DIR, 0o755)
@@ -389,12 +390,14 @@ def serve(fd, sandbox_uid=None, tasks=0, preload=True):
     sandbox_uid: set when this is PID 1 of a grading sandbox: kernels become that user.
     """
     _die_with_parent()
+    keep = ()
     if sandbox_uid is not None:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_DUMPABLE, 0)   # no ptrace, no /proc/1/mem
+        keep = {*os.listdir("/tmp"), Path(MPL_CACHE).name}   # bwrap's folders for what lives under /tmp
         _build_font_cache()
     for name in PRELOAD if preload else ():
         __import__(name)
-    server = _Server(socket.socket(fileno=fd), sandbox_uid, tasks)
+    server = _Server(socket.socket(fileno=fd), sandbox_uid, tasks, keep)
     print("ready", flush=True)
     server.serve()
 

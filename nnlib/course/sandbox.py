@@ -30,6 +30,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+PRIVATE_DIRS = ("/tmp", "/dev/shm")   # the sandbox's own tmpfs, mounted before anything is bound in them
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 SERVER_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER")
 UID_BASE = 100_000   # kernel users are UID_BASE + the worker's pid: distinct for workers alive at once
@@ -88,7 +89,7 @@ def _mount_args(roots):
         parts = Path(root).parts
         for depth in range(2, len(parts)):
             parent = str(Path(*parts[:depth]))
-            if parent not in made and parent not in roots:
+            if parent not in made and parent not in roots and parent not in PRIVATE_DIRS:
                 args += ["--perms", "0755", "--dir", parent]
                 made.add(parent)
     for root in roots:
@@ -109,12 +110,14 @@ def command(inner, limits, info_fd=None):
             "--hostname", "grading", "--cap-drop", "ALL"]
     for cap in SERVER_CAPS:
         argv += ["--cap-add", cap]
-    argv += _mount_args(_readable_roots())
     size = str(int(limits.disk_mb) * 1024 * 1024)
+    # The private /tmp first: a course (and its .venv) that lives under /tmp is then bound into it,
+    # where the server leaves it alone (see forkserver), instead of being hidden by it.
     argv += ["--proc", "/proc", "--dev", "/dev",
              "--size", size, "--perms", "1777", "--tmpfs", "/tmp",
-             "--size", size, "--perms", "1777", "--tmpfs", "/dev/shm",   # POSIX shared memory, semaphores
-             "--chdir", "/tmp"]
+             "--size", size, "--perms", "1777", "--tmpfs", "/dev/shm"]   # POSIX shared memory, semaphores
+    argv += _mount_args(_readable_roots())
+    argv += ["--chdir", "/tmp"]
     if info_fd is not None:
         argv += ["--info-fd", str(info_fd)]
     return argv + ["--", *inner]
