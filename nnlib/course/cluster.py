@@ -126,7 +126,7 @@ def environment(root):
 
 def run_folder_name(run):
     """Name (str) of the folder holding a run's worker folders in a machine's temporary folder."""
-    return f"course-run-{run}"
+    return f"course-cluster-{run}"
 
 
 # ---------------------------------------------------------------- worker side
@@ -160,7 +160,7 @@ class GradingPlugin(WorkerPlugin):
         base = Path(tempfile.gettempdir())
         folder = base / run_folder_name(self.run)
         folder.mkdir(exist_ok=True)
-        folder = Path(tempfile.mkdtemp(prefix="worker-", dir=folder))
+        folder = Path(tempfile.mkdtemp(prefix="w-", dir=folder))   # short: socket paths live under it
         logs = base / "course-worker-logs"
         logs.mkdir(exist_ok=True)
         log = open(logs / f"worker-{socket.gethostname()}-{os.getpid()}.log", "ab", buffering=0)
@@ -207,6 +207,15 @@ def _check(job, prepared):
         raise WorkerUnfit(f"cannot grade in the sandbox: {missing}")
 
 
+def _start_server(spec):
+    """Start (or keep) this process's kernel server as `spec` asks; WorkerUnfit if it cannot start,
+    so that a fault of the worker never becomes a student's ungradable result."""
+    try:
+        grader._start_server(spec)
+    except RuntimeError as exc:
+        raise WorkerUnfit(str(exc)) from exc
+
+
 def _write_files(folder, files):
     """Write each File under `folder` (Path)."""
     for f in files:
@@ -232,6 +241,7 @@ def run_job(job):
         raise WorkerUnfit("this Dask worker was not prepared for this grading run (its plugin is missing)")
     with _ONE_AT_A_TIME:
         _check(job, prepared)
+        _start_server(job.spec)
         work = Path(tempfile.mkdtemp(prefix="job-", dir=prepared.folder))
         saved_path = os.environ.get("JUPYTER_PATH")
         try:
@@ -292,11 +302,12 @@ def unpack(out, key, files):
         target.write_bytes(f.data)
 
 
-def connect(address, seconds=CONNECT_SECONDS):
-    """A dask.distributed Client of the scheduler at `address` (str); SystemExit if unreachable."""
+def connect(address, seconds=None):
+    """A dask.distributed Client of the scheduler at `address` (str), waiting `seconds` (default
+    CONNECT_SECONDS) for it; SystemExit if unreachable."""
     from distributed import Client
     try:
-        return Client(address, timeout=seconds, set_as_default=False)
+        return Client(address, timeout=seconds or CONNECT_SECONDS, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
         raise SystemExit(f"cannot reach the Dask scheduler at {address}: {type(exc).__name__}: {exc}") from exc
 
@@ -310,7 +321,7 @@ class Cluster:
 
     def __init__(self, address, out, log=print):
         self.address, self.out, self.log = address, Path(out), log
-        self.run_id = uuid.uuid4().hex[:12]
+        self.run_id = uuid.uuid4().hex[:8]
         self.client = None
 
     def __enter__(self):
