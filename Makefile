@@ -9,7 +9,7 @@ export JUPYTER_PATH := $(abspath $(VENV))/share/jupyter
 # torch: the CPU build. A local wheel folder is used when the machine has one.
 TORCH_SOURCE := $(if $(wildcard /opt/wheels/torch-2.13.0*),--find-links /opt/wheels,--extra-index-url https://download.pytorch.org/whl/cpu)
 
-.PHONY: demo test install sandbox clean
+.PHONY: demo test install sandbox postgres clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
 	touch $@
 
-install: $(VENV)/.installed sandbox
+install: $(VENV)/.installed sandbox postgres
 
 # Grading kernels run in bubblewrap (nnlib/course/sandbox.py). As root on Debian or Ubuntu it is
 # installed here; elsewhere install it yourself, or grade with --no-sandbox (said in every output).
@@ -27,6 +27,14 @@ sandbox:
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; \
 	  else echo "bubblewrap (bwrap) is missing: install it (apt-get install bubblewrap) to grade in the sandbox"; fi; }
+
+# tests/test_cluster.py starts a PostgreSQL server of its own (initdb, pg_ctl) to hold a class
+# gradebook. As root on Debian or Ubuntu it is installed here; elsewhere that test is skipped.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else echo "PostgreSQL is missing: install it (apt-get install postgresql) to test the gradebook on a server"; fi; }
 
 demo: install
 	$(VENV)/bin/course demo

@@ -1,6 +1,7 @@
 """Grading a class: plain sequential `nbgrader autograde` against `course grade --workers N`.
 
     python benchmarks/bench_class.py [--n 40] [--workers 2] [--scaling 10,40,160] [--jobs-only]
+    python benchmarks/bench_class.py --cluster [--n 20] [--workers 2]
 
 On the same N synthetic submissions of assignment 1 (answers drawn from its catalogue), prints:
   plain       wall time of `nbgrader autograde` over the class (one process, one after another)
@@ -14,6 +15,10 @@ On the same N synthetic submissions of assignment 1 (answers drawn from its cata
               kernels without it (--no-sandbox): the sandbox's cost per submission (target <= 10 %)
   peak memory largest resident set of a worker or its kernels
   scaling     wall time for 10, 40, 160 submissions (should grow linearly)
+
+With --cluster, only: the same N submissions graded by the local pool of --workers processes and
+by a Dask LocalCluster of as many worker processes (one thread each; `course grade --cluster`),
+both wall times (the cluster's start apart) and the engine's overhead over the pool (%).
 """
 
 import argparse
@@ -122,6 +127,33 @@ def ours(submitted, out, workers):
     return time.perf_counter() - start, results
 
 
+def on_cluster(submitted, out, workers):
+    """(seconds to start a LocalCluster of `workers` processes, wall time of grading on it, results)."""
+    from dask.distributed import LocalCluster
+    start = time.perf_counter()
+    with LocalCluster(n_workers=workers, processes=True, threads_per_worker=1, dashboard_address=None) as cluster:
+        started = time.perf_counter() - start
+        start = time.perf_counter()
+        results = grade.grade(ROOT, [A], submitted, out, force=True, progress=False, log=lambda *_: None,
+                              cluster=cluster.scheduler_address)
+        return started, time.perf_counter() - start, results
+
+
+def compare_engines(n, workers, tmp, outcomes, cat):
+    """Print the local pool's and a LocalCluster's wall times on the same `n` submissions."""
+    make(n, tmp / "submitted", outcomes, cat)
+    grade._template_db(ROOT, A)     # built (or checked) once, before either is timed
+    pool_wall, pool_results = ours(tmp / "submitted", tmp / "pool", workers)
+    started, wall, results = on_cluster(tmp / "submitted", tmp / "cluster", workers)
+    same = (tmp / "pool" / "grades.csv").read_bytes() == (tmp / "cluster" / "grades.csv").read_bytes()
+    print(f"{n} submissions of {A}, {workers} workers")
+    print(f"  local pool                        {pool_wall:6.1f} s  ({pool_wall / n:.2f} s each)")
+    print(f"  Dask LocalCluster                 {wall:6.1f} s  ({wall / n:.2f} s each; "
+          f"the cluster took {started:.1f} s more to start)")
+    print(f"  engine's overhead                 {100 * (wall / pool_wall - 1):+6.0f} %")
+    print(f"  grades.csv identical              {'yes' if same else 'NO'}")
+
+
 def print_jobs(t):
     """Print the one-job medians of `overhead`."""
     print(f"  running the master bare           {t['bare']:6.2f} s  (median of 7)")
@@ -142,6 +174,8 @@ def main():
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--scaling", default="10,40,160")
     parser.add_argument("--jobs-only", action="store_true", help="only the one-job figures (overhead, sandbox)")
+    parser.add_argument("--cluster", action="store_true",
+                        help="only the local pool against a Dask LocalCluster of as many workers")
     args = parser.parse_args()
     cat = catalogue.find(ROOT)[A]
     with tempfile.TemporaryDirectory(prefix="bench-class-") as tmp:
@@ -150,6 +184,9 @@ def main():
             print_jobs(overhead(cat, tmp))
             return
         _, outcomes = catalogue.run(ROOT, cat)
+        if args.cluster:
+            compare_engines(args.n, args.workers, tmp, outcomes, cat)
+            return
         make(args.n, tmp / "submitted", outcomes, cat)
         plain = plain_nbgrader(tmp / "submitted", tmp)
         wall, results = ours(tmp / "submitted", tmp / "out", args.workers)

@@ -24,11 +24,13 @@ class BuildError(RuntimeError):
 
 
 def nbgrader_api(root, db_path, **overrides):
-    """nbgrader's API for the course at `root`, on the gradebook file `db_path`.
+    """nbgrader's API for the course at `root`, on the gradebook file `db_path` (Path), or at the
+    SQLAlchemy URL `db_path` (str with "://": postgresql://...).
 
     overrides: CourseDirectory settings (release_directory=..., ...).
     """
-    config = load_config(root, db_url=f"sqlite:///{db_path}", **overrides)
+    db_url = db_path if "://" in str(db_path) else f"sqlite:///{db_path}"
+    config = load_config(root, db_url=db_url, **overrides)
     return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
 

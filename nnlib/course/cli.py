@@ -30,7 +30,7 @@ def _collect(args):
 
 
 def _grade(args):
-    from nnlib.course.grade import WITHOUT_ISOLATION, grade, require_sandbox, table
+    from nnlib.course.grade import WITHOUT_ISOLATION, grade, require_sandbox, shown_url, table
     require_sandbox(not args.no_sandbox)
     start = time.perf_counter()
     collected = None
@@ -39,7 +39,8 @@ def _grade(args):
     results = grade(args.root, args.assignments or None, args.submitted, args.out, args.workers,
                     args.timeout, args.force, progress=not args.quiet, budget=args.budget,
                     memory_mb=args.memory_mb, fork_server=not args.no_fork_server,
-                    sandboxed=not args.no_sandbox, disk_mb=args.disk_mb, collected=collected)
+                    sandboxed=not args.no_sandbox, disk_mb=args.disk_mb, collected=collected,
+                    cluster=args.cluster, db_url=args.db)
     print(table(results))
     for line in collected.not_collected if collected else ():
         print(f"NOT COLLECTED: {line}")
@@ -52,7 +53,7 @@ def _grade(args):
     if args.no_sandbox:
         print(f"WARNING: {WITHOUT_ISOLATION}")
     print(f"grades: {out / 'grades.csv'}   report: {out / 'report.html'}   feedback: {out / 'feedback'}   "
-          f"gradebook: {out / 'gradebook.db'}")
+          f"gradebook: {shown_url(args.db) if args.db else out / 'gradebook.db'}")
     return 0
 
 
@@ -117,6 +118,12 @@ def main(argv=None):
                            help="folder of LMS downloads (zip files or notebooks named <student>_..._<notebook>)")
             p.add_argument("--pattern", default=None,
                            help="nbgrader zip_collect regexp with student_id and file_id groups")
+            p.add_argument("--cluster", default=None, metavar="ADDRESS",
+                           help="grade on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786) "
+                                "instead of local workers")
+            p.add_argument("--db", default=None, metavar="URL",
+                           help="the class gradebook's SQLAlchemy URL, e.g. postgresql://user@host/course "
+                                "(default: <out>/gradebook.db)")
         else:
             p.set_defaults(timeout=20)
         p.set_defaults(func=func)

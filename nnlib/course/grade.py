@@ -167,23 +167,52 @@ def _write_atomically(path, text):
     partial.replace(path)
 
 
-def _central_gradebook(root, out, templates):
-    """The class gradebook <out>/gradebook.db, holding the current version of each assignment."""
-    central = out / "gradebook.db"
-    stamps = out / ".grading" / "gradebook-sources.json"
-    known = json.loads(stamps.read_text()) if stamps.is_file() and central.exists() else {}
+def _central_gradebook(root, out, templates, db_url=None):
+    """The class gradebook's SQLAlchemy URL (str), holding the current version of each assignment.
+
+    db_url: where it lives (postgresql://..., any URL nbgrader takes); None: SQLite
+    <out>/gradebook.db, made as a copy of a template when it does not exist yet. An assignment
+    is generated into it (nbgrader) when its template changed since, or when it lacks it.
+    """
+    sqlite_file = None if db_url else out / "gradebook.db"
+    url = db_url or f"sqlite:///{sqlite_file}"
+    exists = db_url is not None or sqlite_file.exists()
+    stamps = out / ".grading" / _stamps_name(db_url)
+    known = json.loads(stamps.read_text()) if stamps.is_file() and exists else {}
+    present = _assignments_in(url) if exists else set()
     for a, template in templates.items():
-        if known.get(a) == template.name:
+        if known.get(a) == template.name and a in present:
             continue
-        if not central.exists():
-            shutil.copy(template, central)
+        if sqlite_file is not None and not sqlite_file.exists():
+            shutil.copy(template, sqlite_file)
         else:
-            api = build_mod.nbgrader_api(root, central, release_directory=str(out / ".grading" / "release"))
+            api = build_mod.nbgrader_api(root, url, release_directory=str(out / ".grading" / "release"))
             build_mod.generate_assignment(api, a)
         known[a] = template.name
     stamps.parent.mkdir(parents=True, exist_ok=True)
     stamps.write_text(json.dumps(known, indent=1, sort_keys=True))
-    return central
+    return url
+
+
+def _stamps_name(db_url):
+    """File name (in <out>/.grading) recording which template each assignment of the class
+    gradebook came from: one per database, so SQLite and a server never mix."""
+    if db_url is None:
+        return "gradebook-sources.json"
+    return f"gradebook-sources-{hashlib.sha256(db_url.encode()).hexdigest()[:12]}.json"
+
+
+def _assignments_in(url):
+    """Names of the assignments in the gradebook at `url` (str): set."""
+    with warnings.catch_warnings(), Gradebook(url) as gb:
+        warnings.simplefilter("ignore", SAWarning)
+        return {a.name for a in gb.assignments}
+
+
+def shown_url(url):
+    """`url` (str) fit to print: its password hidden."""
+    from sqlalchemy.engine import make_url
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _zero_scores(db, assignment):
@@ -272,9 +301,10 @@ def _stored(out, job, fingerprint, key, log=print):
     return result if result.fingerprint == fingerprint else None
 
 
-def _record(central_db, course_id, results):
-    """Write the results into the class gradebook, in one session (zeros for what could not be graded)."""
-    with warnings.catch_warnings(), Gradebook(f"sqlite:///{central_db}", course_id) as gb:
+def _record(central_url, course_id, results):
+    """Write the results into the class gradebook at `central_url` (str), in one session (zeros for
+    what could not be graded)."""
+    with warnings.catch_warnings(), Gradebook(central_url, course_id) as gb:
         warnings.simplefilter("ignore", SAWarning)  # nbgrader's own session handling; harmless
         for result in results:
             gb.update_or_create_student(result.student)
@@ -320,7 +350,7 @@ def require_sandbox(sandboxed):
 
 def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=None,
           force=False, progress=True, log=print, budget=900, memory_mb=3072, fork_server=True,
-          sandboxed=True, disk_mb=512, collected=None):
+          sandboxed=True, disk_mb=512, collected=None, cluster=None, db_url=None):
     """Grade all submissions; returns [Result] sorted by assignment and student.
 
     workers: processes grading in parallel; timeout: seconds per cell (None: nbgrader_config.py);
@@ -331,7 +361,10 @@ def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=N
     disk_mb: size of a sandbox's /tmp, the only place a kernel may write;
     collected: intake.Collected of the LMS downloads sorted into `submitted`, whose refusals become
     reasons (a student with nothing collected is ungradable) and whose uncollected files are listed
-    in the report.
+    in the report;
+    cluster: address of a Dask scheduler (tcp://host:8786) whose workers grade instead of a
+    local pool (`workers` is then unused; see nnlib.course.cluster);
+    db_url: SQLAlchemy URL of the class gradebook (postgresql://...); None: <out>/gradebook.db.
     """
     require_sandbox(sandboxed)
     if not sandboxed:
@@ -351,7 +384,7 @@ def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=N
     course_id = load_config(root).CourseDirectory.course_id
     out.mkdir(parents=True, exist_ok=True)
     templates = {a: _template_db(root, a, log) for a in sorted({j.assignment for j in jobs})}
-    central = _central_gradebook(root, out, templates)
+    central = _central_gradebook(root, out, templates, db_url)
 
     zeros = {a: _zero_scores(db, a) for a, db in templates.items()}
     results, pending = [], []
@@ -371,11 +404,15 @@ def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=N
         else:
             pending.append((job, fingerprint))
     if pending:
-        log(f"grading {len(pending)} submission(s) with {workers} worker(s); "
-            f"{len(results)} reused or ungradable")
+        where = f"on the Dask cluster at {cluster}" if cluster else f"with {workers} worker(s)"
+        log(f"grading {len(pending)} submission(s) {where}; {len(results)} reused or ungradable")
         limits = job_limits(out, workers, timeout, budget, memory_mb, fork_server, sandboxed, disk_mb)
+        if cluster:
+            graded = _grade_on_cluster(root, out, pending, templates, zeros, limits, cluster, progress, log)
+        else:
+            graded = _grade_pending(root, out, pending, templates, zeros, limits, workers, progress, log)
         # closing: an interrupt here stops the workers and removes the run folder at once
-        with closing(_grade_pending(root, out, pending, templates, zeros, limits, workers, progress, log)) as graded:
+        with closing(graded):
             for result in graded:
                 _store(out, result, key)
                 results.append(result)
@@ -408,6 +445,32 @@ def _grade_pending(root, out, pending, templates, zeros, limits, workers, progre
                 raw = {"error": done.error} if done.error else done.value
                 bar.update(1)
                 yield _to_result(job, raw, fp, zeros[job.assignment], isolated=limits["sandbox"] is not None)
+
+
+def _grade_on_cluster(root, out, pending, templates, zeros, limits, address, progress, log):
+    """Grade [(job, fingerprint)] on the Dask cluster at `address` (str); yields each Result as it is done.
+
+    The same job specs as the local pool's, each with the submission and template gradebook it
+    needs (nnlib.course.cluster); autograded notebooks and feedback come back and are written
+    into `out` here. Dask runs the job of a worker that dies on another; one whose workers keep
+    dying is ungradable.
+    """
+    try:
+        from nnlib.course import cluster
+    except ImportError as exc:
+        raise SystemExit(f"--cluster needs Dask: pip install 'nnlib[cluster]' ({exc})") from exc
+    # One BLAS/torch thread per kernel: a worker machine runs one worker process per core.
+    limits = {**limits, "threads": 1}
+    tasks = {f"{job.assignment}/{job.student}": (job, fp) for job, fp in pending}
+    with cluster.Cluster(address, out, log) as engine, \
+            tqdm(total=len(tasks), desc="grading", unit="submission", disable=not progress) as bar:
+        jobs = {name: engine.job(name, job_spec(root, out, job, templates[job.assignment], limits), job.folder,
+                                 templates[job.assignment]) for name, (job, _) in tasks.items()}
+        for done in engine.run(jobs):
+            job, fp = tasks[done.key]
+            raw = {"error": done.error} if done.error else done.value
+            bar.update(1)
+            yield _to_result(job, raw, fp, zeros[job.assignment], isolated=limits["sandbox"] is not None)
 
 
 def _start_worker(log_dir, run_dir):
