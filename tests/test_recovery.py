@@ -122,7 +122,7 @@ def test_the_pool_blames_only_the_job_whose_worker_died(tmp_path):
 
 @pytest.fixture(scope="module")
 def short_tmp(tmp_path_factory):
-    """A short folder (the fork server's socket path must stay under 108 bytes) to use as TMPDIR."""
+    """A folder of this module's own to use as TMPDIR."""
     return tmp_path_factory.mktemp("t")
 
 
@@ -294,3 +294,18 @@ def test_results_graded_before_a_template_was_rebuilt_are_graded_again(tmp_path,
     again = _grade(tmp_path, root=root, said=said)
     assert any(line.startswith("grading 1 submission") for line in said), said
     assert _scores(again["wrong"]) == EXPECTED["wrong"]
+
+
+def test_a_grader_fault_is_reported_and_not_kept(tmp_path, own_tmpdir):
+    """When the grader itself fails (here: a sandbox whose /tmp is too small to start in), is the
+    submission reported with the reason, a warning given, and nothing stored, so the next run
+    grades it properly instead of reusing the failure?"""
+    _make_class(tmp_path / "submitted", {"alice": {}})
+    said = []
+    failed = _grade(tmp_path, said=said, disk_mb=0)["alice"]
+    assert failed.status == grade.UNGRADABLE and failed.grader_fault
+    assert any("grader error" in r and "sandbox" in r for r in failed.reasons), failed.reasons
+    assert any("the grader itself failed on 1 submission" in line for line in said), said
+    assert not list((tmp_path / "graded" / ".grading" / "results").rglob("*.json"))
+    again = _grade(tmp_path)["alice"]
+    assert again.status == grade.GRADED and again.auto_score == 10

@@ -58,6 +58,7 @@ class Result:
     seconds: float = 0.0                            # time the worker spent on it
     peak_mb: float = 0.0                            # largest memory of its worker or kernels so far
     isolated: bool = True                           # graded in the sandbox (False: --no-sandbox)
+    grader_fault: bool = False                      # the grader failed, not the submission: not kept
 
     @property
     def auto_score(self):
@@ -237,6 +238,7 @@ def _to_result(job, raw, fingerprint, zeros, isolated=True):
     result = _classify(job, raw, fingerprint, zeros)
     result.seconds, result.peak_mb = raw.get("seconds", 0.0), raw.get("peak_mb", 0.0)
     result.isolated = isolated
+    result.grader_fault = bool(raw.get("grader_fault"))
     return result
 
 
@@ -414,8 +416,13 @@ def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=N
         # closing: an interrupt here stops the workers and removes the run folder at once
         with closing(graded):
             for result in graded:
-                _store(out, result, key)
+                if not result.grader_fault:   # a grader fault is not the student's: grade again next run
+                    _store(out, result, key)
                 results.append(result)
+        faults = sum(r.grader_fault for r in results)
+        if faults:
+            log(f"WARNING: the grader itself failed on {faults} submission(s) (see their reasons and "
+                f"{out / '.grading' / 'logs'}); they were not stored and are graded again next run")
     results.sort(key=lambda r: (r.assignment, r.student))
     _record(central, course_id, results)
     columns = [f"{a}/{key}" for a in templates for key in zeros[a]]

@@ -111,9 +111,9 @@ class Budget:
 
 def _environment(spec):
     """Kernel environment of this job: the sandbox kernel spec first, one BLAS/torch thread pool."""
-    if spec.get("kernelspec_dir"):
-        os.environ["JUPYTER_PATH"] = os.pathsep.join(
-            [spec["kernelspec_dir"]] + [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p])
+    if spec.get("kernelspec_dir"):   # first, once: a worker runs many jobs
+        os.environ["JUPYTER_PATH"] = os.pathsep.join([spec["kernelspec_dir"]] + [
+            p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p and p != spec["kernelspec_dir"]])
     os.environ["TQDM_DISABLE"] = "1"   # a progress bar on stderr would zero a test cell
     if spec.get("threads"):
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
@@ -234,6 +234,7 @@ def grade_job(spec):
         return result
     except Exception as exc:  # a grader fault for this submission only; reported, never hidden
         result["error"] = f"grader error: {type(exc).__name__}: {exc}"
+        result["grader_fault"] = True
         return result
     finally:
         shutil.rmtree(work, ignore_errors=True)
