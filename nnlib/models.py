@@ -83,9 +83,12 @@ class DeepNarrowLNN:
         """x: (N,) array -> (N,) predictions x * prod(W)."""
         return np.prod(self.W) * x
 
-    def loss(self, y_t, y_p):
-        """Half mean squared error of predictions y_p against targets y_t -> float."""
-        return float(np.mean((y_t - y_p) ** 2 / 2))
+    def loss(self, y_p, y_t):
+        """Half mean squared error of predictions y_p against targets y_t (equal shapes) -> float.
+
+        Predictions first, as in ShallowNarrowLNN.loss and the graded `loss(y_prediction, y_true)`.
+        """
+        return float(np.mean((y_p - y_t) ** 2 / 2))
 
     def dloss_dw(self, x, y_t, y_p):
         """Gradient w.r.t. W: -mean(x (y_t - y_p)) * prod_{j != i} w_j, shape (1, n)."""
@@ -99,7 +102,7 @@ class DeepNarrowLNN:
         for i in range(n_epochs):
             with np.errstate(over="ignore", invalid="ignore"):
                 y_p = self.forward(x)
-                losses[i] = self.loss(y_t, y_p)
+                losses[i] = self.loss(y_p, y_t)
             grad = self.dloss_dw(x, y_t, y_p)
             if not np.all(np.isfinite(grad)):
                 break
