@@ -305,7 +305,9 @@ def test_optimization_widgets_draw_headless_while_grading(make, monkeypatch):
     else:
         ui = widgets.compare_optimizers_widget(X, y, data.sample_minibatch, optim.gradient_update,
                                                optim.momentum_update, optim.rmsprop_update, 16)
-    assert ui is not None
+    assert ui is not None and ui.canvas.outputs
+    assert all("image/png" in o["data"] for o in ui.canvas.outputs if o["output_type"] == "display_data")
+    assert not any(o["output_type"] == "error" for o in ui.canvas.outputs)
 
 
 def test_benchmark_script_trains_deterministically():
