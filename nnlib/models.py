@@ -420,13 +420,13 @@ def save_benchmark(model, dataset_name):
 def load_benchmark(dataset_name="digits"):
     """The pre-trained benchmark MLP of a data set (float32, eval mode).
 
-    Made by `python benchmarks/make_benchmark_model.py --data NAME` (deterministic, seconds on
-    a CPU); digits' is shipped with nnlib. Raises FileNotFoundError saying how to make it.
+    Made by the course's `python benchmarks/make_benchmark_model.py --data NAME` (deterministic,
+    seconds on a CPU); digits' is shipped with nnlib. Raises FileNotFoundError when there is none.
     """
     path = benchmark_path(dataset_name)
     if not path.is_file():
-        raise FileNotFoundError(f"no benchmark model for {dataset_name!r} at {path}. Make it with "
-                                f"`python benchmarks/make_benchmark_model.py --data {dataset_name}`.")
+        raise FileNotFoundError(f"no benchmark model for {dataset_name!r}: nnlib ships one for the digits only "
+                                f"(the course's staff can add others at {path}).")
     stored = np.load(path)
     model = MLP(in_dim=int(stored["in_dim"]), out_dim=10, hidden_dims=[int(h) for h in stored["hidden_dims"]])
     state = {k: torch.from_numpy(stored[k].astype(np.float32)) for k in model.state_dict()}
