@@ -322,7 +322,7 @@ def selfcheck_bonus(my_model, dataset_name="digits"):
 
 
 def grade_bonus(my_model, dataset_name="digits"):
-    """Points for the accuracy on held-out images the notebook never loads: 1 from the low threshold, 2 from the high."""
+    """Points for the accuracy on digits held out of the notebook: 1 from the low threshold, 2 from the high."""
     __tracebackhide__ = True
     if dataset_name not in BONUS_THRESHOLDS:
         fail(f"unknown data set {dataset_name!r}: expected one of {sorted(BONUS_THRESHOLDS)}")
