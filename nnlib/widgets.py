@@ -2,13 +2,100 @@
 
 Every demo draws once with its default values when it is created, so a notebook run headless
 (nbclient, nbgrader) shows a figure and raises nothing.
+
+Each demo draws into its own Output widget (`Canvas`) by setting the widget's outputs: the
+figures are rendered to PNG and what the drawing prints becomes text, replacing the previous
+drawing. So a redraw lands in the demo's cell whichever front end runs it and whether it is
+started by a cell or by a slider or button later on (where output sent the usual way, tagged
+with the message that caused it, ends up in JupyterLab's log console). For the same reason the
+demos train without progress bars: a bar is a widget displayed the usual way.
 """
+
+import base64
+import contextlib
+import io
+import traceback
 
 import ipywidgets as w
 import numpy as np
 from IPython.display import display
 
 from nnlib import analysis, data, plots
+
+
+class Canvas(w.Output):
+    """The Output widget a demo draws into; its text form leaves out the images it holds."""
+
+    def _repr_keys(self):
+        return (key for key in super()._repr_keys() if key != "outputs")
+
+
+class _Text(io.TextIOBase):
+    """A stdout that appends what is written to `outputs` as one stream output per run of text."""
+
+    def __init__(self, outputs):
+        self.outputs = outputs
+
+    def write(self, text):
+        if self.outputs and self.outputs[-1]["output_type"] == "stream":
+            self.outputs[-1]["text"] += text
+        else:
+            self.outputs.append({"output_type": "stream", "name": "stdout", "text": text})
+        return len(text)
+
+
+def _png(figure):
+    """display_data output (dict) holding `figure` as a base64 PNG."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", bbox_inches="tight")
+    return {"output_type": "display_data", "metadata": {},
+            "data": {"image/png": base64.b64encode(buffer.getvalue()).decode("ascii"),
+                     "text/plain": f"<Figure of {len(figure.axes)} axes>"}}
+
+
+def redraw(canvas, draw, **values):
+    """Run draw(**values) and make its figures and printed text the contents of `canvas`.
+
+    canvas: a Canvas (ipywidgets.Output); draw: function that draws with nnlib.plots and prints.
+    An exception becomes an error output in the canvas instead of reaching the caller.
+    """
+    outputs = []
+    previous, plots._figure_sink = plots._figure_sink, lambda figure: outputs.append(_png(figure))
+    try:
+        with contextlib.redirect_stdout(_Text(outputs)):
+            draw(**values)
+        plots._show()  # figures drawn without showing them
+    except Exception as error:  # noqa: BLE001 - shown to the user in place of the figure
+        outputs.append({"output_type": "error", "ename": type(error).__name__, "evalue": str(error),
+                        "traceback": traceback.format_exception(type(error), error, error.__traceback__)})
+    finally:
+        plots._figure_sink = previous
+    canvas.outputs = tuple(outputs)
+
+
+def _demo(draw, run_button=False, **controls):
+    """Controls (widgets named by draw's arguments) above a Canvas that draw(**values) fills.
+
+    Redraws whenever a control changes, or, with run_button, when Run is pressed. Displays the
+    demo, draws once with the controls' values and returns the VBox (attributes: canvas, controls,
+    button (or None), redraw()).
+    """
+    canvas = Canvas()
+
+    def update(*_):
+        redraw(canvas, draw, **{name: control.value for name, control in controls.items()})
+
+    button = w.Button(description="Run") if run_button else None
+    if button is not None:
+        button.on_click(update)
+    else:
+        for control in controls.values():
+            control.observe(update, names="value")
+    box = w.VBox(list(controls.values()) + ([button] if button is not None else []) + [canvas])
+    box.canvas, box.controls, box.button, box.redraw = canvas, controls, button, update
+    display(box)
+    update()
+    return box
 
 N_EPOCHS = 600
 INIT_WEIGHT = 0.9
@@ -31,21 +118,21 @@ def depth_widget():
     """Slider over depth (0-50): loss curves of deep narrow nets initialised at 0.9."""
     def show(depth):
         _curve(depth, 0.02 if depth == 0 else 0.01, INIT_WEIGHT)
-    return w.interact(show, depth=_slider("int", "depth", min=0, max=51, step=5, value=0))
+    return _demo(show, depth=_slider("int", "depth", min=0, max=51, step=5, value=0))
 
 
 def lr_widget():
     """Slider over the learning rate for a 50-layer narrow net initialised at 0.9."""
     def show(lr):
         _curve(50, lr, INIT_WEIGHT)
-    return w.interact(show, lr=_slider("float", "eta", min=0.005, max=0.045, step=0.005, value=0.005))
+    return _demo(show, lr=_slider("float", "eta", min=0.005, max=0.045, step=0.005, value=0.005))
 
 
 def hyperparameter_widget():
     """Bonus: depth, learning rate and initial weight together."""
     def show(depth, lr, init_weights):
         _curve(depth, lr, init_weights)
-    return w.interact(
+    return _demo(
         show,
         depth=_slider("int", "depth", min=10, max=51, step=5, value=25),
         lr=_slider("float", "eta", min=0.001, max=0.1, step=0.005, value=0.005),
@@ -71,7 +158,7 @@ class InterPlay:
         self.slider = _slider("float", "eta", min=0.005, max=0.105, step=0.005, value=0.005,
                               layout=w.Layout(width="500px"))
         self.button = w.Button(description="Register", disabled=True)
-        self.out = w.Output()
+        self.out = Canvas()
         self.slider.observe(lambda change: self.try_lr(change["new"]), names="value")
         self.button.on_click(lambda _: self.register())
         self._last = None
@@ -91,9 +178,8 @@ class InterPlay:
         self.button.disabled = epoch is None
         self.button.button_style = "success" if epoch is not None else "danger"
         self.button.description = "Register!" if epoch is not None else "Explore!"
-        self.out.clear_output(wait=True)
-        with self.out:
-            plots.plot_depth_lr_registration(losses, self.depth, lr, self.registered)
+        redraw(self.out, plots.plot_depth_lr_registration, losses=losses, depth=self.depth, lr=lr,
+               registered=self.registered)
         return epoch
 
     def register(self):
@@ -132,10 +218,10 @@ def loss_lr_gamma_widget(labels, features, n_epochs=250, hidden=30):
     def show(lr, gamma):
         _, (losses, *_rest) = analysis.train_hsd(labels, features, lr, gamma, n_epochs, hidden)
         plots.plot_loss(losses, title=f"Training loss, $\\eta$ = {lr:g}, $\\gamma$ = {gamma:g}")
-    return w.interact(show,
-                      lr=w.FloatSlider(min=1.0, max=200.0, step=1.0, value=100.0, continuous_update=False,
-                                       readout_format=".1f", description="eta"),
-                      gamma=_log_gamma_slider())
+    return _demo(show,
+                 lr=w.FloatSlider(min=1.0, max=200.0, step=1.0, value=100.0, continuous_update=False,
+                                  readout_format=".1f", description="eta"),
+                 gamma=_log_gamma_slider())
 
 
 def rsm_widget(labels, features, item_names=None, n_epochs=250, hidden=30, records=None):
@@ -161,10 +247,7 @@ def rsm_widget(labels, features, item_names=None, n_epochs=250, hidden=30, recor
         losses, modes, rsms, _ = cache[key]
         plots.plot_loss_sv_rsm(losses, modes, rsms, i_ep, item_names)
 
-    out = w.interactive_output(show, {"lr": lr, "gamma": gamma, "i_ep": epoch})
-    box = w.VBox([lr, gamma, epoch, out])
-    display(box)
-    return box
+    return _demo(show, lr=lr, gamma=gamma, i_ep=epoch)
 
 
 def dense_net_widget():
@@ -172,18 +255,15 @@ def dense_net_widget():
     net with 5 inputs and 5 outputs and its weight and bias counts."""
     def show(hidden_layers, nodes):
         plots.draw_neural_net([5] + [nodes] * hidden_layers + [5], weight_count=True)
-    return w.interact(show, hidden_layers=_slider("int", "hidden layers", min=0, max=6, value=2),
-                      nodes=_slider("int", "nodes", min=1, max=12, value=6))
+    return _demo(show, hidden_layers=_slider("int", "hidden layers", min=0, max=6, value=2),
+                 nodes=_slider("int", "nodes", min=1, max=12, value=6))
 
 
 # ---- optimization of digit classifiers (optimization assignment) -------------------------------
 
 def _run_once(fn, **controls):
-    """An interactive demo with a Run button, drawn once now with the default values."""
-    ui = w.interactive(fn, {"manual": True, "manual_name": "Run"}, **controls)
-    display(ui)
-    ui.update()
-    return ui
+    """A demo that redraws when its Run button is pressed, drawn once now with the default values."""
+    return _demo(fn, run_button=True, **controls)
 
 
 def _hidden(text):
@@ -231,7 +311,7 @@ def overparam_widget(X, y, gradient_update, in_dim, out_dim=10):
     def show(max_steps, hidden_dims, lr, num_inits):
         base_model = models.MLP(in_dim=in_dim, out_dim=out_dim, hidden_dims=_hidden(hidden_dims))
         losses = analysis.overparam_runs(base_model, X, y, gradient_update, max_steps=max_steps, lr=lr,
-                                         num_inits=num_inits, progressbar=not quick)
+                                         num_inits=num_inits, progressbar=False)
         plots.plot_overparam(losses)
         print(f"Number of parameters in the model: {models.parameter_count(base_model)}")
 
@@ -260,8 +340,7 @@ def computation_widget(X, y, in_dim, out_dim=10):
         times = analysis.computation_times(model, X, y, sizes, repeats=1 if quick else 5)
         plots.plot_computation_times(sizes, times)
 
-    return w.interact(show, hidden_dims=w.Dropdown(options=["1", "100", "50, 50"], value="100",
-                                                   description="hidden"))
+    return _demo(show, hidden_dims=w.Dropdown(options=["1", "100", "50, 50"], value="100", description="hidden"))
 
 
 def minibatch_widget(X, y, sample_minibatch, gradient_update, in_dim, out_dim=10):
@@ -285,7 +364,7 @@ def minibatch_widget(X, y, sample_minibatch, gradient_update, in_dim, out_dim=10
         base_model = models.MLP(in_dim=in_dim, out_dim=out_dim, hidden_dims=[100, 100])
         budget = 0.2 if quick else float(time_budget)
         history = analysis.minibatch_runs(base_model, X, y, sample_minibatch, gradient_update, sizes, rates,
-                                          budget, progressbar=not quick)
+                                          budget, progressbar=False)
         plots.plot_minibatch_runs(history)
 
     torch.manual_seed(2021)
@@ -314,7 +393,7 @@ def compare_optimizers_widget(X, y, sample_minibatch, gradient_update, momentum_
         }
         base_model = models.MLP(in_dim=in_dim, out_dim=out_dim, hidden_dims=[100, 100])
         history = analysis.optimizer_runs(base_model, X, y, sample_minibatch, optimizers, batch_size, max_steps,
-                                          progressbar=not quick)
+                                          progressbar=False)
         plots.plot_optimizer_comparison(history)
 
     torch.manual_seed(2021)
@@ -341,4 +420,4 @@ def expressivity_widget(W=100, D=20, P=400, sigmas=(2.0, 0.4), seed=42):
 
     def show(layer):
         plots.plot_layer_trajectories(layer, trajectories, titles=titles)
-    return w.interact(show, layer=_slider("int", "layer", min=0, max=D - 2, step=1, value=0))
+    return _demo(show, layer=_slider("int", "layer", min=0, max=D - 2, step=1, value=0))

@@ -182,3 +182,53 @@ def test_checks_refuse_fan_out_and_accept_the_reference():
     with pytest.raises(CheckFailed, match="fan-in"):
         check.grade_initialize_layers(lambda net, sigma: [torch.nn.init.normal_(p, std=sigma / np.sqrt(p.shape[0]))
                                                          for p in net.parameters()])
+
+
+def _prediction_ns(errors, fit_errors=None):
+    """A notebook namespace after the size prediction, fitted to `fit_errors` (default: `errors`)."""
+    widths = np.array([5, 15, 45, 135])
+    fit = np.asarray(errors if fit_errors is None else fit_errors, dtype=float)
+    m, b = np.polyfit(np.log(widths), np.log(fit), 1)
+    return {"Ws_student": widths, "Es_shallow_test": np.asarray(errors, dtype=float), "error_target": 1e-6,
+            "m": m, "b": b, "predicted_width": np.exp((np.log(1e-6) - b) / m)}
+
+
+@pytest.mark.parametrize("name", ["teacher_setup", "quasi_setup", "deep_student", "width_sweep",
+                                  "size_prediction", "quasi_student"])
+def test_every_hidden_test_is_more_than_its_self_check(name):
+    """Is no grade_* of the depth-width checks just its selfcheck_* under another name?"""
+    from nnlib.checks import depth_width as dw
+
+    assert getattr(dw, f"grade_{name}") is not getattr(dw, f"selfcheck_{name}")
+
+
+def test_size_prediction_self_check_prints_no_answer(capsys):
+    """Does the self-check pass a right fit without printing a number the check computed?"""
+    from nnlib.checks import depth_width as dw
+
+    dw.selfcheck_size_prediction(_prediction_ns([0.14, 0.076, 0.044, 0.032]))
+    printed = capsys.readouterr().out
+    assert printed.startswith("PASSED") and not any(c.isdigit() for c in printed)
+
+
+def test_size_prediction_fit_to_other_errors_passes_the_self_check_only():
+    """Does a consistent fit to the wrong errors pass the self-check and fail the hidden test on the slope?"""
+    from nnlib.checks import CheckFailed
+    from nnlib.checks import depth_width as dw
+
+    ns = _prediction_ns([0.14, 0.076, 0.044, 0.032], fit_errors=[0.1, 0.07, 0.05, 0.04])
+    dw.selfcheck_size_prediction(ns)
+    with pytest.raises(CheckFailed, match="the slope m: expected"):
+        dw.grade_size_prediction(ns)
+
+
+def test_size_prediction_names_the_sweep_when_its_errors_are_nan():
+    """Does a NaN from the width sweep give a message naming that exercise, not 'expected nan, got nan'?"""
+    from nnlib.checks import CheckFailed
+    from nnlib.checks import depth_width as dw
+
+    ns = _prediction_ns([0.14, 0.076, 0.044, 0.032])
+    ns["Es_shallow_test"] = np.array([np.nan, 0.076, 0.044, 0.032])
+    for check in (dw.selfcheck_size_prediction, dw.grade_size_prediction):
+        with pytest.raises(CheckFailed, match=r"width sweep \(exercise 7\).*fix it first"):
+            check(ns)

@@ -82,3 +82,11 @@ def test_deep_training_stops_on_divergence_with_nan_tail():
 def test_mse_is_mean_of_squares():
     """Is the reference loss the mean (not the sum, not halved) of squared errors?"""
     assert models.mse(np.array([1.0, 2.0]), np.array([1.0, 4.0])) == 2.0
+
+
+def test_narrow_nets_take_predictions_before_targets():
+    """Do both narrow nets' loss take (y_p, y_t), in the order of the graded loss(y_prediction, y_true)?"""
+    import inspect
+
+    for cls in (models.ShallowNarrowLNN, models.DeepNarrowLNN):
+        assert list(inspect.signature(cls.loss).parameters) == ["self", "y_p", "y_t"], cls.__name__

@@ -14,6 +14,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from nnlib import analysis, data, models, optim, widgets  # noqa: E402
+from nnlib.checks import optimization as check  # noqa: E402
 
 
 def _problem(seed=0):
@@ -243,7 +244,19 @@ def test_digits_set_sizes_follow_the_data():
     """Does the default data set give 8x8 images, 64 inputs and centre pixel 28?"""
     ds = data.handwritten_digits()
     assert (ds.in_dim, ds.side, ds.centre_pixel) == (64, 8, 28)
-    assert len(ds.y_train) + len(ds.y_test) == 1797
+    X_held, y_held = check._held_out_digits("digits")
+    assert len(ds.y_train) + len(ds.y_test) + len(y_held) == 1797 and len(y_held) > 200
+
+
+def test_bonus_is_scored_on_digits_no_notebook_gets():
+    """Are the bonus check's held-out images none of the notebook's, and does the benchmark score above 97% on them?"""
+    ds = data.handwritten_digits()
+    X_held, y_held = check._held_out_digits("digits")
+    seen = torch.cat([ds.X_train, ds.X_test])
+    assert torch.cdist(X_held, seen).min() > 1e-6
+    _, acc = analysis.evaluate(models.load_benchmark("digits"), X_held, y_held)
+    assert acc > 0.97
+    assert check.grade_bonus(models.load_benchmark("digits")) == 2.0
 
 
 def test_benchmark_model_is_shipped_and_accurate():
@@ -305,7 +318,9 @@ def test_optimization_widgets_draw_headless_while_grading(make, monkeypatch):
     else:
         ui = widgets.compare_optimizers_widget(X, y, data.sample_minibatch, optim.gradient_update,
                                                optim.momentum_update, optim.rmsprop_update, 16)
-    assert ui is not None
+    assert ui is not None and ui.canvas.outputs
+    assert all("image/png" in o["data"] for o in ui.canvas.outputs if o["output_type"] == "display_data")
+    assert not any(o["output_type"] == "error" for o in ui.canvas.outputs)
 
 
 def test_benchmark_script_trains_deterministically():

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from nnlib import analysis, data, models
-from nnlib.checks import call, expect_close, expect_scalar, fail, passed
+from nnlib.checks import call, expect_close, expect_scalar, fail, passed, to_array
 
 SEED_FIRST_WEIGHT = 0.609                 # make_MLP(10, 3, 2), set_seed(42), sigma 1: first weight
 SEED_FIRST_INPUT = 1.927                  # set_seed(42), make_data(net, 10, n): X[0][0]
@@ -405,8 +405,12 @@ def grade_compute_loss(compute_loss):
 TEACHER = dict(n_in=5, W=5, D=5, N_train=4000, N_test=1000, seed=-1)
 
 
-def _check_setup(names, values, initialize_layers, make_data, sigma):
-    """names: what the notebook calls teacher, X_train, ...; values: dict name -> object."""
+def _check_setup(names, values, sigma):
+    """Sizes, sigma, the teacher's architecture and spread, and data labelled by the teacher.
+
+    names: what the notebook calls teacher, X_train, ...; values: dict name -> object.
+    Returns X_test[0][0] as a float.
+    """
     __tracebackhide__ = True
     import torch
 
@@ -437,7 +441,14 @@ def _check_setup(names, values, initialize_layers, make_data, sigma):
         with torch.no_grad():
             expect_close(f"{names[f'y_{split}']} against {names['teacher']}({names[f'X_{split}']})", y, teacher(X),
                          rtol=1e-5, atol=1e-6, hint="Both sets come from the teacher via make_data.")
-    # the course's sequence of draws, with the student's own functions
+    return float(g["X_test"][0][0])
+
+
+def _check_draws(names, values, initialize_layers, make_data, sigma):
+    """The set-up's data are the course's sequence of draws, redone with the student's own functions."""
+    __tracebackhide__ = True
+    import torch
+
     with _quiet_and_same_rng():
         torch.manual_seed(-1)
         net = models.make_MLP(5, 5, 5)
@@ -445,11 +456,10 @@ def _check_setup(names, values, initialize_layers, make_data, sigma):
         X_train, _ = call("make_data", make_data, net, 5, 4000)
         X_test, _ = call("make_data", make_data, net, 5, 1000)
     # (the teacher's weights are not compared: an initialize_layers drawing from numpy would not repeat them)
-    same = torch.equal(X_train, g["X_train"]) and torch.equal(X_test, g["X_test"])
-    if not same:
-        fail("the teacher and the data are not those of the set-up: call torch.manual_seed(-1) first, then make "
-             "the teacher, initialise it, and draw the training set before the test set with make_data")
-    return float(g["X_test"][0][0])
+    if not (torch.equal(X_train, values[names["X_train"]]) and torch.equal(X_test, values[names["X_test"]])):
+        fail(f"{names['X_train']} and {names['X_test']} are not the draws of the set-up: seed torch with "
+             "torch.manual_seed(-1) first, then make the teacher, initialise it, and draw the training set "
+             "before the test set with make_data")
 
 
 def _setup_values(ns, suffix=""):
@@ -467,38 +477,54 @@ def _setup_values(ns, suffix=""):
 
 
 def selfcheck_teacher_setup(ns):
-    """ns: the notebook's globals(). Sizes, sigma, shapes, and the course's X_test[0][0]."""
+    """ns: the notebook's globals(). Sizes, sigma, shapes, labels; the course's X_test[0][0] reported."""
     __tracebackhide__ = True
     names, values = _setup_values(ns)
-    first = _check_setup(names, values, ns["initialize_layers"], ns["make_data"], 2.0)
+    first = _check_setup(names, values, 2.0)
     if abs(first - SEED_TEACHER_INPUT) < SEED_TEACHER_TOLERANCE:
         print(f"X_test[0][0] = {first:.6f}, as in the course ({SEED_TEACHER_INPUT!r})")
     else:
-        print(f"note: X_test[0][0] = {first:.6f}, the course's is {SEED_TEACHER_INPUT!r} (your functions draw "
-              "their random numbers differently)")
+        print(f"note: X_test[0][0] = {first:.6f}, the course's is {SEED_TEACHER_INPUT!r} (seed, order of the "
+              "draws, or your functions draw their random numbers differently)")
     passed("the teacher is make_MLP(5, 5, 5) with sigma 2, and 4000 training / 1000 test examples come from it")
 
 
 def grade_teacher_setup(ns):
-    """The set-up redone with the student's initialize_layers and make_data must give the same objects."""
+    """The self-check's properties, and the set-up redone with the student's functions gives the same data."""
     __tracebackhide__ = True
     names, values = _setup_values(ns)
-    _check_setup(names, values, ns["initialize_layers"], ns["make_data"], 2.0)
+    _check_setup(names, values, 2.0)
+    _check_draws(names, values, ns["initialize_layers"], ns["make_data"], 2.0)
     passed("teacher and data follow the set-up")
 
 
 def selfcheck_quasi_setup(ns):
-    """The quasi-linear teacher: the same set-up with sigma 0.4 (names ending in _ql)."""
+    """The quasi-linear teacher (names ending in _ql): sizes, sigma 0.4, shapes, labels."""
     __tracebackhide__ = True
     names, values = _setup_values(ns, "_ql")
-    _check_setup(names, values, ns["initialize_layers"], ns["make_data"], 0.4)
+    _check_setup(names, values, 0.4)
     passed("the quasi-linear teacher is make_MLP(5, 5, 5) with sigma 0.4, with its own data")
 
 
-grade_quasi_setup = selfcheck_quasi_setup
+def grade_quasi_setup(ns):
+    """The self-check's properties, and the draws of the set-up (seed -1, same order) under the _ql names."""
+    __tracebackhide__ = True
+    names, values = _setup_values(ns, "_ql")
+    _check_setup(names, values, 0.4)
+    _check_draws(names, values, ns["initialize_layers"], ns["make_data"], 0.4)
+    passed("the quasi-linear teacher and its data follow the set-up")
 
 
-# ---- Exercise 6: the deep student --------------------------------------------------------------------
+# ---- Exercises 6 to 9: training runs ------------------------------------------------------------------
+#
+# The self-checks test the shape of what the cells record and that each number is roughly what it
+# claims to be (never printing a value the checks computed); the hidden tests recompute every number
+# exactly, check the records against the trained networks and check the course's epochs and results.
+
+EPOCHS = 1500               # the course's epochs per run (per phase for the deep student)
+DEEP_TARGET = 0.02          # relative test error the deep student stays below (the course's run: about 0.005)
+LOOSE = 3.0                 # the self-checks' factor between a recorded error and the recomputed one
+
 
 def _rel(net, X, y):
     import torch
@@ -519,18 +545,85 @@ def _student_arch(what, net, W, D):
         fail(f"{what} should be make_MLP(5, {W}, {D}) with weight shapes {want}; got {shapes}")
 
 
-def selfcheck_deep_student(ns):
-    """Shapes of the records, the reported error against the trained student, four continuous phases."""
+def _needs(ns, names, exercise):
+    """The notebook defines every name in `names` (made by `exercise`), or CheckFailed saying so."""
     __tracebackhide__ = True
+    missing = [name for name in names if name not in ns]
+    if missing:
+        fail(f"{', '.join(missing)} not defined: run {exercise} first")
+
+
+def _finite(what, values, source):
+    """`values` as a float array of finite numbers; else CheckFailed naming the `source` that made them."""
+    __tracebackhide__ = True
+    arr = to_array(what, values)
+    if not np.all(np.isfinite(arr)):
+        fail(f"{what} holds NaN or infinite values: {source} produced them; fix it first")
+    return arr
+
+
+def _recorded_error(what, got, net, X, y, source):
+    """The relative error of `net` on (X, y), after checking it is finite; -> float."""
+    __tracebackhide__ = True
+    value = _rel(net, X, y)
+    if not math.isfinite(value):
+        fail(f"the network behind {what} outputs NaN or infinite values: {source} produced it; fix it first")
+    got = expect_scalar(what, got)
+    if not math.isfinite(got):
+        fail(f"{what} is {got}: it should be the network's relative error, a finite number")
+    return got, value
+
+
+def _roughly(what, got, value, hint):
+    """Self-check: `got` within a factor LOOSE of `value` (the checks' number is not shown)."""
+    __tracebackhide__ = True
+    if not (value / LOOSE <= got <= value * LOOSE):
+        fail(f"{what} = {got:.3g} is not what its network scores. {hint}")
+
+
+def _exactly(what, got, value, hint):
+    """Hidden test: `got` equals `value` up to float32 round-off."""
+    __tracebackhide__ = True
+    if not np.isclose(got, value, rtol=1e-4, atol=0):
+        fail(f"{what}: expected {value:.6g}, got {got:.6g}. {hint}")
+
+
+def _last_loss_matches(what, losses, net, X, y, y_scale, hint):
+    """Hidden test: the last recorded training loss is the network's final error (within 30 %, one step)."""
+    __tracebackhide__ = True
+    final = _rel(net, X, y) * float(y.var()) / y_scale
+    last = float(losses[-1])
+    if not 0.7 * final < last < 1.5 * final + 1e-9:
+        fail(f"{what} should record the training losses of its network: the last entry is {last:.3g}, the "
+             f"network's error on the training set, scaled as the text says, is {final:.3g}. {hint}")
+
+
+def _course_epochs(name, value):
+    """Hidden test: `value` is the course's number of epochs."""
+    __tracebackhide__ = True
+    if int(value) != EPOCHS:
+        fail(f"{name} should be {EPOCHS}, the course's number of epochs, got {value!r}")
+
+
+# ---- Exercise 6: the deep student --------------------------------------------------------------------
+
+_DEEP_HINT = "loss_deep is the student's mean squared error on the TEST set divided by float(y_test.var())."
+
+
+def _deep_records(ns):
+    """Self-check part: the student, Es_deep of the four phases, loss_deep; -> (Es, got, value)."""
+    __tracebackhide__ = True
+    _needs(ns, ["X_test", "y_test"], "the teacher set-up (exercise 5)")
+    _needs(ns, ["student", "n_epochs_deep", "Es_deep", "loss_deep"], "the deep student's cell (exercise 6)")
     student, n_epochs = ns["student"], int(ns["n_epochs_deep"])
     _student_arch("student", student, 5, 5)
     Es = ns["Es_deep"]
     if not isinstance(Es, np.ndarray) or Es.shape != (4 * n_epochs,):
         fail(f"Es_deep should be a numpy array of the 4 x {n_epochs} losses one after the other, shape "
              f"({4 * n_epochs},); got {type(Es).__name__} of shape {np.shape(Es)}")
-    expected = _rel(student, ns["X_test"], ns["y_test"])
-    expect_close("loss_deep", expect_scalar("loss_deep", ns["loss_deep"]), expected, rtol=1e-4,
-                 hint="loss_deep is the student's mean squared error on the TEST set divided by float(y_test.var()).")
+    Es = _finite("Es_deep", Es, "train_model (exercise 4)")
+    got, value = _recorded_error("loss_deep", ns["loss_deep"], student, ns["X_test"], ns["y_test"],
+                                 "train_model (exercise 4)")
     for k in range(1, 4):
         end, start = Es[k * n_epochs - 1], Es[k * n_epochs]
         if start > 1.5 * end:
@@ -538,90 +631,187 @@ def selfcheck_deep_student(ns):
                  "on training the same student")
     if not Es[-1] < Es[0]:
         fail(f"the training loss should fall over the four phases; it went {Es[0]:.3g} -> {Es[-1]:.3g}")
-    print(f"relative test error of the deep student: {expected:.3g}")
-    passed("the deep student is trained in four phases and its test error is what loss_deep says")
+    return Es, got, value
 
 
-grade_deep_student = selfcheck_deep_student
+def selfcheck_deep_student(ns):
+    """Shapes of the records, four continuous phases, loss_deep roughly the student's relative test error."""
+    __tracebackhide__ = True
+    _, got, value = _deep_records(ns)
+    _roughly("loss_deep", got, value, _DEEP_HINT)
+    passed("the deep student is trained in four phases and loss_deep is about its relative test error")
+
+
+def grade_deep_student(ns):
+    """loss_deep exactly, Es_deep the student's own losses, the course's epochs and a deep student's accuracy."""
+    __tracebackhide__ = True
+    Es, got, value = _deep_records(ns)
+    _exactly("loss_deep", got, value, _DEEP_HINT)
+    _last_loss_matches("Es_deep", Es, ns["student"], ns["X_train"], ns["y_train"], 1.0,
+                       "Keep the losses train_model returns, unscaled.")
+    _course_epochs("n_epochs_deep", ns["n_epochs_deep"])
+    if not value < DEEP_TARGET:
+        fail(f"after 4 x {EPOCHS} epochs the deep student should reach a relative test error below {DEEP_TARGET}; "
+             f"it has {value:.3g}: start at lr = 0.003 and divide by 3 after every phase")
+    passed("loss_deep is the deep student's relative test error, and the student learnt the teacher")
 
 
 # ---- Exercise 7: the width sweep ---------------------------------------------------------------------
 
-def selfcheck_width_sweep(ns):
-    """Every student's architecture, its recorded test error recomputed, and the widest beating the narrowest."""
+_SWEEP_HINT = "The relative TEST error: compute_loss on X_test, y_test divided by float(y_test.var())."
+
+
+def _sweep_records(ns):
+    """Self-check part: widths, students, record shapes; -> (widths, Es_train, Es_test, recomputed errors)."""
     __tracebackhide__ = True
+    _needs(ns, ["X_train", "y_train", "X_test", "y_test"], "the teacher set-up (exercise 5)")
+    _needs(ns, ["Ws_student", "shallow_students", "n_epochs", "Es_shallow_train", "Es_shallow_test"],
+           "the width sweep (exercise 7)")
     widths = [int(w) for w in np.ravel(ns["Ws_student"])]
     if widths != [5, 15, 45, 135]:
         fail(f"Ws_student should be [5, 15, 45, 135], got {widths}")
     students, n_epochs = ns["shallow_students"], int(ns["n_epochs"])
     if len(students) != 4:
         fail(f"shallow_students should hold the 4 trained students, one per width; it holds {len(students)}")
-    Es_train, Es_test = np.asarray(ns["Es_shallow_train"], float), np.asarray(ns["Es_shallow_test"], float)
+    Es_train, Es_test = to_array("Es_shallow_train", ns["Es_shallow_train"]), to_array("Es_shallow_test",
+                                                                                          ns["Es_shallow_test"])
     if Es_train.shape != (4, n_epochs) or Es_test.shape != (4,):
         fail(f"Es_shallow_train should have shape (4, {n_epochs}) and Es_shallow_test (4,); got "
              f"{Es_train.shape} and {Es_test.shape}")
-    X_test, y_test, X_train, y_train = ns["X_test"], ns["y_test"], ns["X_train"], ns["y_train"]
-    for i, (W, net) in enumerate(zip(widths, students)):
-        _student_arch(f"shallow_students[{i}]", net, W, 2)
-        expect_close(f"Es_shallow_test[{i}] (width {W})", Es_test[i], _rel(net, X_test, y_test), rtol=1e-4,
-                     hint="The relative TEST error: compute_loss on X_test, y_test divided by float(y_test.var()).")
-        final = _rel(net, X_train, y_train)
-        last = Es_train[i, -1] * float(y_test.var()) / float(y_train.var())
-        if not 0.7 * final < last < 1.5 * final + 1e-6:
-            fail(f"Es_shallow_train[{i}] should be the relative training losses of the width-{W} student; its "
-                 f"last entry is {Es_train[i, -1]:.3g}, the student's relative training error is {final:.3g}")
     if len({id(s) for s in students}) != 4:
         fail("shallow_students holds the same network more than once: make a new student for every width")
+    _finite("Es_shallow_train", Es_train, "train_model (exercise 4)")
+    values = []
+    for i, (W, net) in enumerate(zip(widths, students)):
+        _student_arch(f"shallow_students[{i}]", net, W, 2)
+        values.append(_recorded_error(f"Es_shallow_test[{i}]", Es_test[i], net, ns["X_test"], ns["y_test"],
+                                      "train_model (exercise 4)")[1])
     if not Es_test[-1] < Es_test[0]:
         fail(f"the widest student should fit better than the narrowest: test errors {np.round(Es_test, 4)}")
-    print("relative test errors:", ", ".join(f"width {W}: {e:.3g}" for W, e in zip(widths, Es_test)))
+    return widths, Es_train, Es_test, values
+
+
+def selfcheck_width_sweep(ns):
+    """Every student's architecture, the records' shapes, each test error roughly its student's."""
+    __tracebackhide__ = True
+    widths, _, Es_test, values = _sweep_records(ns)
+    for i, W in enumerate(widths):
+        _roughly(f"Es_shallow_test[{i}] (width {W})", Es_test[i], values[i], _SWEEP_HINT)
     passed("four shallow students of widths 5, 15, 45, 135 trained, with their test errors recorded")
 
 
-grade_width_sweep = selfcheck_width_sweep
+def grade_width_sweep(ns):
+    """Test errors exactly, training records against each student, the course's epochs, errors falling with width."""
+    __tracebackhide__ = True
+    widths, Es_train, Es_test, values = _sweep_records(ns)
+    for i, W in enumerate(widths):
+        _exactly(f"Es_shallow_test[{i}] (width {W})", Es_test[i], values[i], _SWEEP_HINT)
+        _last_loss_matches(f"Es_shallow_train[{i}]", Es_train[i], ns["shallow_students"][i], ns["X_train"],
+                           ns["y_train"], float(ns["y_test"].var()),
+                           "Divide the losses train_model returns by float(y_test.var()).")
+    _course_epochs("n_epochs", ns["n_epochs"])
+    if not np.all(np.diff(Es_test) < 0):
+        fail(f"each wider student should reach a lower test error than the one before: {np.round(Es_test, 4)}")
+    passed("the sweep records each student's relative errors, and they fall with width")
 
 
 # ---- Exercise 8: network-size prediction ---------------------------------------------------------------
 
-def selfcheck_size_prediction(ns):
-    """Slope and predicted width recomputed from the notebook's own sweep."""
+def _sweep_errors(ns):
+    """The widths and test errors of the sweep, which the fit needs finite and positive."""
     __tracebackhide__ = True
-    widths = np.asarray(ns["Ws_student"], dtype=float)
-    errors = np.asarray(ns["Es_shallow_test"], dtype=float)
-    slope, intercept = np.polyfit(np.log(widths), np.log(errors), 1)
+    _needs(ns, ["Ws_student", "Es_shallow_test"], "the width sweep (exercise 7)")
+    widths = to_array("Ws_student", ns["Ws_student"])
+    errors = _finite("Es_shallow_test", ns["Es_shallow_test"], "the width sweep (exercise 7)")
+    if not np.all(errors > 0):
+        fail(f"the width sweep (exercise 7) gave test errors {np.round(errors, 4)}: a log-log fit needs positive "
+             "errors; fix exercise 7 first")
+    return widths, errors
+
+
+def _prediction(ns):
+    """Self-check part: m negative, predicted_width on the student's own line; -> (m, predicted_width)."""
+    __tracebackhide__ = True
+    _sweep_errors(ns)
+    _needs(ns, ["m", "b", "predicted_width", "error_target"], "the size prediction (exercise 8)")
     m = expect_scalar("m", ns["m"])
-    expect_close("the slope m", m, slope, rtol=1e-6,
-                 hint="Fit log(error) = m log(width) + b to the test errors of the sweep with np.polyfit(..., 1).")
-    if not slope < 0:
-        fail(f"the slope of the fit is {slope:.3g}: the test error of your sweep does not fall with width "
-             "(see exercise 7)")
-    expected = float(np.exp((np.log(ns["error_target"]) - intercept) / slope))
-    expect_close("predicted_width", expect_scalar("predicted_width", ns["predicted_width"]), expected, rtol=1e-6,
-                 hint="Solve log(error_target) = m log(W) + b for W.")
-    passed(f"slope {slope:.3f}: reaching a relative error of {ns['error_target']:g} would take about {expected:.3g} units")
+    b = expect_scalar("b", ns["b"])
+    width = expect_scalar("predicted_width", ns["predicted_width"])
+    if not (math.isfinite(m) and m < 0):
+        fail(f"the slope m is {m:.3g}: the errors of the sweep fall with width, so a fit of log(error) against "
+             "log(width) has a negative slope")
+    if not (math.isfinite(width) and width > 0):
+        fail(f"predicted_width is {width!r}: it should be a positive width")
+    target = float(ns["error_target"])
+    # the slope is the same in every base of logarithm; b is not: natural and base-10 logarithms are both fine
+    if not any(np.isclose(m * log(width) + b, log(target), rtol=1e-6, atol=1e-6) for log in (math.log, math.log10)):
+        fail(f"your line m log(W) + b gives log(error) = {m * math.log(width) + b:.4g} at W = predicted_width, not "
+             "log(error_target): solve log(error_target) = m log(W) + b for W")
+    return m, b, width
 
 
-grade_size_prediction = selfcheck_size_prediction
-
-
-# ---- Exercise 9: the quasi-linear teacher ---------------------------------------------------------------
-
-def selfcheck_quasi_student(ns):
-    """A width-10 shallow student, its recorded error, and far below the chaotic teacher's students."""
+def selfcheck_size_prediction(ns):
+    """m is a falling slope and predicted_width solves the student's own line for error_target."""
     __tracebackhide__ = True
+    _prediction(ns)
+    passed("m is negative and predicted_width lies on your line at error_target")
+
+
+def grade_size_prediction(ns):
+    """m, b and predicted_width against np.polyfit of log test error on log width of the sweep."""
+    __tracebackhide__ = True
+    m, b, width = _prediction(ns)
+    widths, errors = _sweep_errors(ns)
+    slope, intercept = np.polyfit(np.log(widths), np.log(errors), 1)
+    hint = "Fit log(error) = m log(width) + b to all four test errors of the sweep with np.polyfit(..., 1)."
+    expect_close("the slope m", m, slope, rtol=1e-6, hint=hint)
+    per_base = intercept / math.log(10) if np.isclose(b, intercept / math.log(10), rtol=1e-6) else intercept
+    expect_close("the intercept b", b, per_base, rtol=1e-6, hint=hint)
+    expected = float(np.exp((np.log(ns["error_target"]) - intercept) / slope))
+    expect_close("predicted_width", width, expected, rtol=1e-6, hint="Solve log(error_target) = m log(W) + b for W.")
+    passed("m, b and predicted_width are the log-log fit of the sweep and its solution")
+
+
+# ---- Exercise 9: the quasi-linear student ---------------------------------------------------------------
+
+_QL_HINT = "The student's test error on the quasi-linear data divided by float(y_test_ql.var())."
+
+
+def _quasi_records(ns):
+    """Self-check part: the student, Es_ql_train, loss_ql; -> (Es, got, value)."""
+    __tracebackhide__ = True
+    _needs(ns, ["X_test_ql", "y_test_ql", "X_train_ql", "y_train_ql"], "the quasi-linear set-up (exercise 9)")
+    _needs(ns, ["student_ql", "n_epochs_ql", "Es_ql_train", "loss_ql"], "the quasi-linear student's cell")
     student = ns["student_ql"]
     _student_arch("student_ql", student, 10, 2)
-    got = expect_scalar("loss_ql", ns["loss_ql"])
-    expected = _rel(student, ns["X_test_ql"], ns["y_test_ql"])
-    expect_close("loss_ql", got, expected, rtol=1e-4,
-                 hint="The student's test error on the quasi-linear data divided by float(y_test_ql.var()).")
-    chaotic = float(np.min(np.asarray(ns["Es_shallow_test"], dtype=float)))
-    if not expected < chaotic / QUASI_FACTOR:
-        fail(f"the quasi-linear teacher should be far easier to fit: relative test error {expected:.3g}, against "
-             f"{chaotic:.3g} for the best shallow student of the chaotic teacher (up to 135 units); expected at "
+    Es = _finite("Es_ql_train", ns["Es_ql_train"], "train_model (exercise 4)")
+    if Es.shape != (int(ns["n_epochs_ql"]),):
+        fail(f"Es_ql_train should hold one loss per epoch, shape ({int(ns['n_epochs_ql'])},); got {Es.shape}")
+    got, value = _recorded_error("loss_ql", ns["loss_ql"], student, ns["X_test_ql"], ns["y_test_ql"],
+                                 "train_model (exercise 4)")
+    return Es, got, value
+
+
+def selfcheck_quasi_student(ns):
+    """A width-10 shallow student, one loss per epoch, loss_ql roughly its relative test error."""
+    __tracebackhide__ = True
+    _, got, value = _quasi_records(ns)
+    _roughly("loss_ql", got, value, _QL_HINT)
+    passed("a width-10 student is trained on the quasi-linear teacher and loss_ql is about its test error")
+
+
+def grade_quasi_student(ns):
+    """loss_ql exactly, the training record, the course's epochs, and far below the chaotic teacher's best."""
+    __tracebackhide__ = True
+    Es, got, value = _quasi_records(ns)
+    _exactly("loss_ql", got, value, _QL_HINT)
+    _, chaotic = _sweep_errors(ns)
+    best = float(np.min(chaotic))
+    if not value < best / QUASI_FACTOR:
+        fail(f"the quasi-linear teacher should be far easier to fit: relative test error {value:.3g}, against "
+             f"{best:.3g} for the best shallow student of the chaotic teacher (up to 135 units); expected at "
              f"least {QUASI_FACTOR} times lower")
-    print(f"relative test error {expected:.3g}, against {chaotic:.3g} at best for the chaotic teacher")
+    _last_loss_matches("Es_ql_train", Es, ns["student_ql"], ns["X_train_ql"], ns["y_train_ql"],
+                       float(ns["y_test_ql"].var()), "Divide the losses train_model returns by float(y_test_ql.var()).")
+    _course_epochs("n_epochs_ql", ns["n_epochs_ql"])
     passed("10 units fit the quasi-linear teacher far better than 135 fit the chaotic one")
-
-
-grade_quasi_student = selfcheck_quasi_student

@@ -113,6 +113,8 @@ ANSWERS = [
     Right("initialize_layers", "over the Linear modules, nn.init with in_features",
           "for layer in net:\n    if isinstance(layer, torch.nn.Linear):\n"
           "        torch.nn.init.normal_(layer.weight, 0.0, sigma / np.sqrt(layer.in_features))"),
+    Right("initialize_layers", "nn.init as the text names it",
+          "for param in net.parameters():\n    nn.init.normal_(param, mean=0.0, std=sigma / np.sqrt(param.shape[1]))"),
     Right("initialize_layers", "copy_ of scaled randn_like",
           "with torch.no_grad():\n    for p in net.parameters():\n"
           "        p.copy_(torch.randn_like(p) * sigma / np.sqrt(p.shape[1]))"),
@@ -146,6 +148,8 @@ ANSWERS = [
           message="numpy array"),
     Wrong("train_model", "loss recorded after the step",
           _sub(_TRAIN, "Es[n] = loss.item()", "Es[n] = loss_fn(net(X), y).item()")),
+    Right("train_model", "nn.MSELoss() as the text names it",
+          _sub(_TRAIN, "loss_fn = torch.nn.MSELoss()", "loss_fn = nn.MSELoss()")),
     Right("train_model", "zeroing after the step, through the net",
           _sub(_sub(_TRAIN, "    optimizer.zero_grad()\n", ""), "optimizer.step()\n", "optimizer.step()\n    net.zero_grad()\n")),
     Right("train_model", "tqdm disable, hand-written mean squared error, tensor of losses",
@@ -164,7 +168,8 @@ ANSWERS = [
     # ---- teacher_setup
     Wrong("teacher_setup", "the quasi-linear sigma", _sub(_SETUP, "sigma_teacher = 2", "sigma_teacher = 0.4"),
           message="should be 2"),
-    Wrong("teacher_setup", "no seed", _sub(_SETUP, "torch.manual_seed(-1)\n", ""), message="manual_seed(-1)"),
+    Wrong("teacher_setup", "no seed", _sub(_SETUP, "torch.manual_seed(-1)\n", ""),
+          message="not the draws of the set-up"),
     Wrong("teacher_setup", "train and test sizes swapped", _sub(_SETUP, "4000, 1000", "1000, 4000")),
     Wrong("teacher_setup", "teacher never initialised", _sub(_SETUP, "initialize_layers(teacher, sigma_teacher)\n", "")),
     Wrong("teacher_setup", "test set cut from the training set",
@@ -172,7 +177,8 @@ ANSWERS = [
                "X_test, y_test = X_train[:N_test], y_train[:N_test]")),
     Wrong("teacher_setup", "test set drawn first",
           _sub(_SETUP, "X_train, y_train = make_data(teacher, n_in, N_train)\nX_test, y_test = make_data(teacher, n_in, N_test)",
-               "X_test, y_test = make_data(teacher, n_in, N_test)\nX_train, y_train = make_data(teacher, n_in, N_train)")),
+               "X_test, y_test = make_data(teacher, n_in, N_test)\nX_train, y_train = make_data(teacher, n_in, N_train)"),
+          message="not the draws of the set-up"),
     Right("teacher_setup", "keyword arguments and a float sigma",
           _sub(_sub(_SETUP, "sigma_teacher = 2", "sigma_teacher = 2.0"),
                "models.make_MLP(n_in, W_teacher, D_teacher)", "models.make_MLP(n_in=n_in, W=W_teacher, D=D_teacher)")),
@@ -181,7 +187,13 @@ ANSWERS = [
           _sub(_DEEP, "for phase in range(4):\n", "for phase in range(4):\n    student = models.make_MLP(n_in, 5, 5)\n"),
           message="same student"),
     Wrong("deep_student", "error on the training set",
-          _sub(_DEEP, "compute_loss(student, X_test, y_test)", "compute_loss(student, X_train, y_train)")),
+          _sub(_DEEP, "compute_loss(student, X_test, y_test)", "compute_loss(student, X_train, y_train)"),
+          message="loss_deep: expected"),
+    Wrong("deep_student", "training losses divided by the variance too",
+          _sub(_DEEP, "Es_deep = np.concatenate(Es_deep)", "Es_deep = np.concatenate(Es_deep) / float(y_test.var())"),
+          message="should record the training losses"),
+    Wrong("deep_student", "shorter phases to save time", "n_epochs_deep = 300\n" + _DEEP,
+          message="the course's number of epochs"),
     Wrong("deep_student", "error not divided by the variance", _sub(_DEEP, " / float(y_test.var())", "")),
     Wrong("deep_student", "phases kept as a 2-D array", _sub(_DEEP, "np.concatenate(Es_deep)", "np.array(Es_deep)"),
           message="shape"),
@@ -194,12 +206,14 @@ ANSWERS = [
     Wrong("width_sweep", "the teacher's depth for every student",
           _sub(_SWEEP, "make_MLP(n_in, W_student, D_student)", "make_MLP(n_in, W_student, D_teacher)")),
     Wrong("width_sweep", "test error measured on the training set",
-          _sub(_SWEEP, "compute_loss(shallow, X_test, y_test)", "compute_loss(shallow, X_train, y_train)")),
+          _sub(_SWEEP, "compute_loss(shallow, X_test, y_test)", "compute_loss(shallow, X_train, y_train)"),
+          message="Es_shallow_test[0] (width 5): expected"),
     Wrong("width_sweep", "test error not relative", _sub(_SWEEP, "compute_loss(shallow, X_test, y_test) / float(y_test.var())",
                                                          "compute_loss(shallow, X_test, y_test)")),
     Wrong("width_sweep", "students not kept", _sub(_SWEEP, "\nshallow_students.append(shallow)", ""),
           message="should hold the 4 trained students"),
-    Wrong("width_sweep", "training losses not divided", _sub(_SWEEP, "Es_shallow_train[index] /= float(y_test.var())\n", "")),
+    Wrong("width_sweep", "training losses not divided", _sub(_SWEEP, "Es_shallow_train[index] /= float(y_test.var())\n", ""),
+          message="should record the training losses"),
     Right("width_sweep", "torch expression, training losses over the training variance",
           "shallow = models.make_MLP(n_in, int(W_student), D_student)\n"
           "Es_shallow_train[index] = train_model(shallow, X_train, y_train, n_epochs, lr, progressbar=False) / y_train.var().item()\n"
@@ -209,7 +223,7 @@ ANSWERS = [
     # ---- size_prediction
     Wrong("size_prediction", "axes swapped",
           "m, b = np.polyfit(np.log(Es_shallow_test), np.log(Ws_student), 1)\n"
-          "predicted_width = np.exp((np.log(error_target) - b) / m)", message="slope"),
+          "predicted_width = np.exp((np.log(error_target) - b) / m)", message="the slope m: expected"),
     Wrong("size_prediction", "no logarithms",
           "m, b = np.polyfit(Ws_student, Es_shallow_test, 1)\npredicted_width = (error_target - b) / m"),
     Wrong("size_prediction", "line evaluated instead of solved",
@@ -217,7 +231,10 @@ ANSWERS = [
           "predicted_width = np.exp(m * np.log(error_target) + b)", message="predicted_width"),
     Wrong("size_prediction", "training errors instead of test errors",
           "m, b = np.polyfit(np.log(Ws_student), np.log(Es_shallow_train[:, -1]), 1)\n"
-          "predicted_width = np.exp((np.log(error_target) - b) / m)"),
+          "predicted_width = np.exp((np.log(error_target) - b) / m)", message="the slope m: expected"),
+    Wrong("size_prediction", "fit to the two widest students only",
+          "m, b = np.polyfit(np.log(Ws_student[2:]), np.log(Es_shallow_test[2:]), 1)\n"
+          "predicted_width = np.exp((np.log(error_target) - b) / m)", message="the slope m: expected"),
     Right("size_prediction", "base-10 logarithms throughout",
           "m, b = np.polyfit(np.log10(Ws_student), np.log10(Es_shallow_test), 1)\n"
           "predicted_width = 10 ** ((np.log10(error_target) - b) / m)"),
@@ -228,7 +245,7 @@ ANSWERS = [
     # ---- quasi_setup
     Wrong("quasi_setup", "sigma 2 copied from exercise 5", _sub(_QSETUP, "sigma_teacher_ql = 0.4", "sigma_teacher_ql = 2"),
           message="should be 0.4"),
-    Wrong("quasi_setup", "no seed", _sub(_QSETUP, "torch.manual_seed(-1)\n", "")),
+    Wrong("quasi_setup", "no seed", _sub(_QSETUP, "torch.manual_seed(-1)\n", ""), message="not the draws of the set-up"),
     Wrong("quasi_setup", "data labelled by the chaotic teacher",
           _sub(_QSETUP, "make_data(teacher_ql, n_in, N_train)", "make_data(teacher, n_in, N_train)")),
     Right("quasi_setup", "sigma as a fraction, keyword arguments",
@@ -242,6 +259,8 @@ ANSWERS = [
     Wrong("quasi_student", "trained on the chaotic teacher's data",
           _sub(_QSTUDENT, "train_model(student_ql, X_train_ql, y_train_ql", "train_model(student_ql, X_train, y_train"),
           message="far easier"),
+    Wrong("quasi_student", "training losses not divided by the variance",
+          _sub(_QSTUDENT, " / float(y_test_ql.var())\nloss_ql", "\nloss_ql"), message="should record the training losses"),
     Right("quasi_student", "torch expression, no progress bar",
           "student_ql = models.make_MLP(n_in, W=10, D=2)\ninitialize_layers(student_ql, sigma_teacher_ql)\n"
           "Es_ql_train = train_model(student_ql, X_train_ql, y_train_ql, n_epochs_ql, lr, progressbar=False)\n"

@@ -153,6 +153,21 @@ ANSWERS = [
           _BONUS_LOOP_SETTINGS.format(epochs=10, lr=5.0, batch=64)
           + "my_model = MLP(in_dim=dataset.in_dim, out_dim=10, hidden_dims=[200, 100, 50])\n"
             "optimizer = torch.optim.SGD(my_model.parameters(), lr=LR, momentum=0.9)"),
+    Wrong("bonus", "a model that looks up the notebook's test images",
+          _BONUS_LOOP_SETTINGS.format(epochs=1, lr=1e-3, batch=64)
+          + "class Lookup(torch.nn.Module):\n"
+            "    def __init__(self, X, y):\n"
+            "        super().__init__()\n"
+            "        self.X, self.y = X, y\n"
+            "        self.w = torch.nn.Parameter(torch.zeros(1))\n"
+            "    def forward(self, x):\n"
+            "        distance, match = torch.cdist(x.reshape(len(x), -1), self.X).min(dim=1)\n"
+            "        out = torch.full((len(x), 10), -30.0) + self.w\n"
+            "        known = distance < 1e-2  # the same image (up to round-off)\n"
+            "        out[known, self.y[match[known]]] = 0.0\n"
+            "        return out\n"
+            "my_model = Lookup(dataset.X_test, dataset.y_test)\n"
+            "optimizer = torch.optim.SGD(my_model.parameters(), lr=LR)"),
     Right("bonus", "SGD with momentum",
           _BONUS_LOOP_SETTINGS.format(epochs=30, lr=0.05, batch=64)
           + "my_model = MLP(in_dim=dataset.in_dim, out_dim=10, hidden_dims=[200, 100, 50])\n"
