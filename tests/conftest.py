@@ -85,3 +85,9 @@ def orphaned_kernel_processes():
     from nnlib.course import sandbox
     users = _process_users()
     return sorted(pid for pid, uid in users.items() if uid >= sandbox.UID_BASE and uid - sandbox.UID_BASE not in users)
+
+
+def children_of(pid):
+    """Process ids whose parent is `pid` now (Linux /proc)."""
+    from nnlib.course.forkserver import parent_of
+    return [int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit() and parent_of(e.name) == pid]

@@ -21,6 +21,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from conftest import children_of
 from nnlib.course import grade, submissions
 
 distributed = pytest.importorskip("distributed", reason="the cluster extra (dask[distributed]) is not installed")
@@ -104,22 +105,9 @@ def _local_cluster(dask):
 
 # ---------------------------------------------------------------- killing Dask workers from outside
 
-def _children(pid):
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
 def _grading(pid):
     """The student whose kernel the Dask worker process `pid` runs, or None."""
-    for child in _children(pid):
+    for child in children_of(pid):
         try:
             cwd = os.readlink(f"/proc/{child}/cwd")
         except OSError:

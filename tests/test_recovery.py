@@ -24,6 +24,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from conftest import children_of
 from nnlib.course import grade, pool, submissions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,20 +36,6 @@ EXPECTED = {"honest": TESTS, "wrong": {**TESTS, "test_loss": 0}, "victim": TESTS
 
 
 # ---------------------------------------------------------------- processes, from /proc
-
-def _children(pid):
-    """Process ids whose parent is `pid`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:     # ended meanwhile
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
 
 def _cwd(pid):
     try:
@@ -64,13 +51,13 @@ def _workers():
             return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             return False
-    return [pid for pid in _children(os.getpid()) if spawned(pid)]
+    return [pid for pid in children_of(os.getpid()) if spawned(pid)]
 
 
 def _grading(student):
     """The worker whose kernel runs in `student`'s working copy, or None."""
     for worker in _workers():
-        if any(_cwd(child).endswith(f"/{student}/{A}") for child in _children(worker)):
+        if any(_cwd(child).endswith(f"/{student}/{A}") for child in children_of(worker)):
             return worker
     return None
 
