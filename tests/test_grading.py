@@ -20,7 +20,7 @@ def graded(tmp_path_factory):
         if assignment not in cache:
             out = tmp_path_factory.mktemp(assignment)
             demo.example_class(ROOT, assignment, out / "submitted")
-            results = grade.grade(ROOT, [assignment], out / "submitted", out, workers=2, timeout=30,
+            results = grade.grade(ROOT, [assignment], out / "submitted", out, workers=2, timeout=60,
                                   progress=False, log=lambda *_: None)
             cache[assignment] = out, {r.student: r for r in results}
         return cache[assignment]

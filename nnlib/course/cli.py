@@ -125,7 +125,7 @@ def main(argv=None):
                            help="the class gradebook's SQLAlchemy URL, e.g. postgresql://user@host/course "
                                 "(default: <out>/gradebook.db)")
         else:
-            p.set_defaults(timeout=20)
+            p.set_defaults(timeout=60)   # a3's graded cells train the course's full epochs (up to ~17 s)
         p.set_defaults(func=func)
     p = sub.add_parser("catalogue", help="run the wrong-answer catalogues in a shared kernel")
     p.add_argument("assignments", nargs="*")
