@@ -1,11 +1,10 @@
 """Checks for the assignment on learning hyperparameters (shallow and deep narrow linear nets)."""
 
-import contextlib
-
 import numpy as np
 
 from nnlib import analysis, data, models
-from nnlib.checks import call, expect_close, expect_scalar, fail, passed, rng, small_number
+from nnlib.checks import (beside, call, expect_close, expect_scalar, fail, passed, rng, small_number,
+                          swap_global)
 
 DEPTHS = (10, 20, 30, 40, 50, 60)
 POINTS_PER_DEPTH = 0.5
@@ -100,34 +99,30 @@ def selfcheck_dloss_dw(cls):
     passed("dloss_dw agrees with centred finite differences")
 
 
-@contextlib.contextmanager
 def _train_alone(cls):
-    """Let only the update step of `cls.train` be the student's: the notebook's `loss` is swapped
-    for a plain mean squared error while inside (and put back after), and `_wire` gives an
-    instance exact forward and gradient methods. A mistake elsewhere is not counted twice."""
-    namespace = getattr(cls.train, "__globals__", {})
-    had_loss, old_loss = "loss" in namespace, namespace.get("loss")
-    namespace["loss"] = _plain_mse
-    try:
-        yield
-    finally:
-        if had_loss:
-            namespace["loss"] = old_loss
-        else:
-            namespace.pop("loss", None)
+    """Let only the update step of `cls.train` be the student's: the notebook's `loss` is a plain
+    mean squared error while inside (put back after), and `_wire` gives an instance exact forward
+    and gradient methods. A mistake elsewhere is not counted twice."""
+    return swap_global(cls.train, "loss", _plain_mse)
 
 
-def _wire(net):
+def _wired(net):
+    """`net` (made by the student's class) with exact forward and dloss_dw methods."""
     net.forward = lambda x_: x_ * net.w1 * net.w2
     net.dloss_dw = lambda x_, y_: _plain_grad(net.w1, net.w2, x_, y_)
     return net
+
+
+def _wire(cls, w):
+    """An instance of the student's class with weights `w`, wired by `_wired` where it lives."""
+    return beside(cls, _wired, _make(cls, w))
 
 
 def selfcheck_train(cls):
     """train returns records of the right shape and lowers the loss."""
     __tracebackhide__ = True
     x = np.linspace(0, 1, 10)
-    net = _wire(_make(cls, [0.5, 0.5]))
+    net = _wire(cls, [0.5, 0.5])
     with _train_alone(cls):
         result = call("train", net.train, x, 2 * x, 0.1, 30)
     losses, weights = (np.asarray(r, dtype=float) for r in result)
@@ -179,7 +174,7 @@ def grade_train(cls):
     with _train_alone(cls):
         for seed, lr, n_ep in ((31, 0.05, 25), (32, 0.2, 10)):
             w, x, y = _random_case(seed)
-            net = _wire(_make(cls, w))
+            net = _wire(cls, w)
             result = call("train", net.train, x.copy(), y.copy(), lr, n_ep)
             if not (isinstance(result, (tuple, list)) and len(result) == 2):
                 fail(f"train should return (loss_records, weight_records), got {type(result).__name__}")

@@ -1,12 +1,12 @@
 """Checks for the assignment on neural networks: weight counts, activations, initialization,
 Adam and early stopping."""
 
-import contextlib
 
 import numpy as np
 
 from nnlib import analysis, models
-from nnlib.checks import call, expect_close, expect_scalar, fail, passed, rng, small_number, to_array
+from nnlib.checks import (beside, call, expect_close, expect_scalar, fail, passed, rng, small_number,
+                          swap_global, to_array)
 
 
 # ---- count_parameters --------------------------------------------------------------------------
@@ -72,13 +72,22 @@ def grade_count_parameters(count_parameters):
 
 # ---- activation functions -----------------------------------------------------------------------
 
+def _plain_sigmoid(z):
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(z, dtype=float)))
+
+
+def _plain_tanh(z):
+    return np.tanh(np.asarray(z, dtype=float))
+
+
+def _plain_relu(z):
+    z = np.asarray(z, dtype=float)
+    return np.where(z > 0, z, 0.0)
+
+
 def _plain(name):
     """Correct activation functions that are not the registered reference (for substitution)."""
-    return {
-        "sigmoid": lambda z: 0.5 * (1.0 + np.tanh(0.5 * np.asarray(z, dtype=float))),
-        "tanh": lambda z: np.tanh(np.asarray(z, dtype=float)),
-        "relu": lambda z: np.where(np.asarray(z, dtype=float) > 0, np.asarray(z, dtype=float), 0.0),
-    }[name]
+    return {"sigmoid": _plain_sigmoid, "tanh": _plain_tanh, "relu": _plain_relu}[name]
 
 
 _REFERENCE = {
@@ -97,20 +106,10 @@ _HINTS = {
 }
 
 
-@contextlib.contextmanager
 def _correct_function_in(fn, name):
     """Run with the student's `name` (e.g. sigmoid) replaced by a correct one in fn's globals, so a
     derivative is graded on its own and a mistake in the function is not counted twice."""
-    namespace = getattr(fn, "__globals__", {})
-    had, old = name in namespace, namespace.get(name)
-    namespace[name] = _plain(name)
-    try:
-        yield
-    finally:
-        if had:
-            namespace[name] = old
-        else:
-            namespace.pop(name, None)
+    return swap_global(fn, name, _plain(name))
 
 
 def _elementwise(what, fn, z):
@@ -480,8 +479,9 @@ def _expected_run(val, max_epochs, patience):
 
 def _check_run(fit, val, max_epochs, patience):
     __tracebackhide__ = True
-    s = _Script(val)
-    history = call("fit_early_stopping", fit, s.model, s.train_epoch, s.validation_loss,
+    s = beside(fit, _Script, val)
+    model = s.model
+    history = call("fit_early_stopping", fit, model, s.train_epoch, s.validation_loss,
                    max_epochs=max_epochs, patience=patience)
     n, best_e = _expected_run(val, max_epochs, patience)
     shown = ", ".join(f"{v:g}" for v in val[:max_epochs])
@@ -496,7 +496,7 @@ def _check_run(fit, val, max_epochs, patience):
     expect_close(f"history['train_loss'] with {case}", history["train_loss"], [10.0 / (e + 1) for e in range(n)])
     if history["best_epoch"] != best_e:
         fail(f"with {case}: best_epoch should be {best_e} (0-based), got {history['best_epoch']!r}")
-    weight = s.model.weight.item()
+    weight = model.weight.item()
     if weight != best_e + 1:
         fail(f"with {case}: after training the model should hold the weights of its best epoch ({best_e}, 0-based), "
              f"but it holds those of epoch {int(weight) - 1}. Keep a COPY of the best weights (a state_dict "

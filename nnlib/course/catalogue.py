@@ -10,8 +10,8 @@ A Wrong answer must lose points in at least one of its region's test cells (and,
 given, the failure must say it); a Right answer must keep every point of its region's tests.
 
 `run` executes the master notebook once in one kernel, then for each answer re-runs only the
-answer's cell (filled into the release version) and its region's test cells, scoring them with
-nbgrader's own rules (nbgrader.utils.determine_grade, after the configured IgnorePattern), and
+answer's cell (filled into the release version) and has the judge decide its region's test cells
+(nnlib.course.judge, as in grading), scoring them with nbgrader's own rules (nbgrader.utils.determine_grade, after the configured IgnorePattern), and
 restores the master's cell afterwards. That is one kernel per assignment instead of one
 nbgrader run per answer.
 """
@@ -26,7 +26,7 @@ from pathlib import Path
 from nbclient import NotebookClient
 from nbgrader.utils import determine_grade
 
-from nnlib.course import submissions
+from nnlib.course import judge, submissions
 from nnlib.course.client import GradingKernelManager
 from nnlib.course.config import load_config
 
@@ -123,7 +123,8 @@ def _output_text(cell):
 class _Runner:
     """One kernel over the master notebook; re-runs single cells on demand."""
 
-    def __init__(self, source_nb, workdir, timeout, ignore_pattern):
+    def __init__(self, assignment, source_nb, workdir, timeout, ignore_pattern):
+        self.assignment = assignment
         self.nb = copy.deepcopy(source_nb)
         self.index = {_grade_id(c): i for i, c in enumerate(self.nb.cells) if _grade_id(c)}
         self.pattern = ignore_pattern
@@ -139,7 +140,12 @@ class _Runner:
         return cell
 
     def score(self, cell, index):
-        ran = self.run(cell, index)
+        """(score, max) and text of a test cell, its hidden test decided by the judge as in grading."""
+        if judge.is_judged(cell):
+            ran = copy.deepcopy(cell)
+            ran.outputs = judge.decide(self.client, cell, index, self.assignment).outputs()
+        else:
+            ran = self.run(cell, index)
         _drop_ignored_stderr(ran, self.pattern)
         score, top = determine_grade(ran)
         return (float(score), float(top)), _output_text(ran)
@@ -168,7 +174,7 @@ def run(root, catalogue, timeout=120):
     source = submissions.read(root / "source" / catalogue.assignment / catalogue.notebook)
     release = submissions.read(root / "release" / catalogue.assignment / catalogue.notebook)
     pattern = load_config(root).IgnorePattern.get("pattern", "")
-    runner = _Runner(source, root / "source" / catalogue.assignment, timeout, pattern)
+    runner = _Runner(catalogue.assignment, source, root / "source" / catalogue.assignment, timeout, pattern)
     test_ids = {t for tests in catalogue.tests.values() for t in tests}
     baseline, outcomes = {}, []
     previous = os.environ.get("NBGRADER_EXECUTION")

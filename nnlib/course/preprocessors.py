@@ -6,8 +6,9 @@ from pathlib import Path
 from nbconvert.preprocessors import Preprocessor
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions, Execute
-from traitlets import List, Unicode
+from traitlets import Bool, List, Unicode
 
+from nnlib.course import judge
 from nnlib.course.client import GradingKernelManager
 
 EXERCISE = "{exercise}"
@@ -59,7 +60,11 @@ KILLED_TEXT = ("this cell stopped the Python kernel while grading (os._exit, a c
 
 
 class GuardedExecute(Execute):
-    """nbgrader's Execute that notes the cell it is about to run and can leave cells out.
+    """nbgrader's Execute that notes the cell it is about to run, can leave cells out, and has the
+    judge decide hidden tests.
+
+    A graded test cell with a hidden test is not run in the kernel: nnlib.course.judge decides it
+    from this process and its outputs are the verdict.
 
     A cell that ends the kernel (os._exit, a crash in C code, the memory cap) ends nbgrader's run
     of the whole notebook. The grader reads `journal` ("<notebook> <cell index>" of the last cell
@@ -69,6 +74,8 @@ class GuardedExecute(Execute):
 
     journal = Unicode("", help="file that holds the notebook and index of the cell running").tag(config=True)
     skip_cells = List(Unicode(), help="'<notebook> <cell index>' of cells not to run").tag(config=True)
+    judged = Bool(True, help="hidden tests decided by the judge (nnlib.course.judge), never run in the "
+                             "kernel").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", GradingKernelManager)
@@ -82,6 +89,11 @@ class GuardedExecute(Execute):
             return cell, resources
         if self.journal and cell.cell_type == "code":
             Path(self.journal).write_text(where)
+        if self.judged and judge.is_judged(cell):
+            assignment = resources.get("nbgrader", {}).get("assignment")
+            cell.outputs = judge.decide(self, cell, index, assignment).outputs()
+            cell.execution_count = None
+            return cell, resources
         return super().preprocess_cell(cell, resources, index)
 
 

@@ -1,0 +1,185 @@
+"""The kernel's side of the judge: runs one request of nnlib.course.judge and answers in data.
+
+The judge sends `__import__("nnlib.course.agent", fromlist=["serve"]).serve(REQUEST)` as code to
+the grading kernel; `serve` evaluates the request on the notebook's objects and publishes the
+answer as one display output of type `MIME` holding JSON in nnlib.course.wire's format. Objects
+that are not data stay here, in `_HANDLES`, and the judge names them by number.
+
+This code runs among the student's code and can be changed by it: that changes only what the
+judge is told about the student's own answers, which is what a student's code decides anyway.
+Nothing here is trusted by the judge, and nothing secret is here.
+
+Requests (a JSON object, `op` and its fields; `h`: a handle number; trees in wire format):
+    {"op": "get", "name": s}                    a variable of the notebook
+    {"op": "names"}                              the notebook's variable names
+    {"op": "getattr", "h": h, "name": s}         an attribute
+    {"op": "setattr", "h": h, "name": s, "value": tree}
+    {"op": "call", "h": h, "args": tree, "kwargs": tree, "back": bool}
+                                                 h(*args, **kwargs); with back, the arguments after
+                                                 the call too (what it changed in place)
+    {"op": "new", "path": "module:name", "args": tree, "kwargs": tree}
+                                                 a judge fixture built here (only nnlib's modules)
+    {"op": "swap", "h": h, "name": s, "path": "module:name"}
+                                                 in function h's globals, `name` becomes that object
+                                                 until "unswap"; answers a token
+    {"op": "unswap", "token": n}
+    {"op": "iter", "h": h} / {"op": "len", "h": h}
+    {"op": "isinstance", "h": h, "path": "module:name"}
+    {"op": "release"}                            forget every handle
+Answers: {"ok": tree}, {"raised": [exception type name, message]} when the student's code raised,
+or {"refused": message} for a request this agent cannot carry out.
+"""
+
+import importlib
+import json
+import warnings
+
+from nnlib.course import wire
+
+MIME = "application/x-nnlib-judge"
+
+_HANDLES = {}
+_SWAPS = {}
+
+
+def _handle(obj):
+    key = len(_HANDLES) + 1
+    _HANDLES[key] = obj
+    return key
+
+
+def _resolve(key, _type_name=None):
+    if key not in _HANDLES:
+        raise wire.WireError(f"no object with handle {key}")
+    return _HANDLES[key]
+
+
+def _encode(value):
+    return wire.encode(value, _handle)
+
+
+def _decode(tree):
+    return wire.decode(tree, _resolve)
+
+
+def _namespace():
+    from IPython import get_ipython
+
+    return get_ipython().user_ns
+
+
+def _lookup(path):
+    module, _, name = path.partition(":")
+    if not module.startswith("nnlib."):
+        raise wire.WireError(f"{path} is not one of nnlib's objects")
+    obj = importlib.import_module(module)
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def identities(value, path=()):
+    """(path, object) of every object inside `value` that a call could change in place or replace:
+    list and tuple items (by index), dict values (by key), a module's parameters (by name).
+    Paths are tuples of int / str; what the judge needs to tell "changed" from "replaced"."""
+    out = [(path, value)]
+    if type(value) in (list, tuple):
+        for i, item in enumerate(value):
+            out += identities(item, path + (i,))
+    elif type(value) is dict:
+        for key, item in value.items():
+            if isinstance(key, (int, str)):
+                out += identities(item, path + (key,))
+    elif hasattr(value, "named_parameters") and hasattr(value, "state_dict"):
+        try:
+            out += [(path + (name,), p) for name, p in value.named_parameters()]
+        except Exception:  # a student's module whose parameters cannot be listed: nothing to track
+            pass
+    return out
+
+
+class _Refused(Exception):
+    pass
+
+
+def _field(request, name):
+    if not isinstance(request, dict) or name not in request:
+        raise _Refused(f"the request has no {name!r}")
+    return request[name]
+
+
+def _run(request):
+    op = _field(request, "op")
+    if op == "get":
+        ns = _namespace()
+        if _field(request, "name") not in ns:
+            raise NameError(f"name '{request['name']}' is not defined")
+        return _encode(ns[_field(request, "name")])
+    if op == "names":
+        return _encode(sorted(k for k in _namespace() if isinstance(k, str) and not k.startswith("_")))
+    if op == "release":
+        _HANDLES.clear()
+        return None
+    if op == "new":
+        factory = _lookup(_field(request, "path"))
+        return _encode(factory(*_decode(_field(request, "args")), **_decode(_field(request, "kwargs"))))
+    if op == "unswap":
+        namespace, name, had, old = _SWAPS.pop(_field(request, "token"))
+        if had:
+            namespace[name] = old
+        else:
+            namespace.pop(name, None)
+        return None
+    target = _resolve(_field(request, "h"))
+    if op == "getattr":
+        return _encode(getattr(target, _field(request, "name")))
+    if op == "setattr":
+        setattr(target, _field(request, "name"), _decode(_field(request, "value")))
+        return None
+    if op == "call":
+        args, kwargs = _decode(_field(request, "args")), _decode(_field(request, "kwargs"))
+        back = bool(request.get("back"))
+        before = dict(identities([args, kwargs])) if back else None
+        result = target(*args, **kwargs)
+        if back:
+            replaced = [list(p) for p, obj in identities([args, kwargs]) if before.get(p, obj) is not obj]
+            return _encode([result, list(args), kwargs, replaced])
+        return _encode(result)
+    if op == "iter":
+        return _encode(list(target))
+    if op == "len":
+        return len(target)
+    if op == "isinstance":
+        return isinstance(target, _lookup(_field(request, "path")))
+    if op == "swap":
+        namespace = getattr(target, "__globals__", None)
+        if not isinstance(namespace, dict):
+            raise _Refused(f"{type(target).__name__} has no globals to change")
+        name = _field(request, "name")
+        token = len(_SWAPS) + 1
+        _SWAPS[token] = (namespace, name, name in namespace, namespace.get(name))
+        namespace[name] = _lookup(_field(request, "path"))
+        return token
+    raise _Refused(f"unknown request {op!r}")
+
+
+def serve(text):
+    """Carry out one request (JSON text) and publish the answer."""
+    from IPython.display import publish_display_data
+
+    try:
+        request = json.loads(text)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                import numpy as np
+                errstate = np.errstate(all="ignore")
+            except ImportError:  # numpy is always there in a course kernel
+                errstate = warnings.catch_warnings()
+            with errstate:
+                answer = {"ok": _run(request)}
+    except (_Refused, wire.WireError, json.JSONDecodeError) as exc:
+        answer = {"refused": f"{type(exc).__name__}: {exc}"}
+    except BaseException as exc:  # the student's code: reported as data, the judge decides
+        answer = {"raised": [type(exc).__name__, str(exc)[:2000]]}
+    publish_display_data({MIME: json.dumps(answer)})

@@ -1,0 +1,497 @@
+"""The judge: decides each hidden test outside the student's kernel.
+
+A graded test cell of a master notebook ends with its hidden test, one call
+
+    ### BEGIN HIDDEN TESTS
+    check.grade_loss(loss)                # or check.grade_x(a, "name"), check.grade_x(globals())
+    ### END HIDDEN TESTS
+
+While grading, such a cell is not run in the kernel. The judge, in the grading worker's own
+process (outside the sandbox, where the kernel cannot reach), calls `grade_loss` of the
+assignment's checks module (`nnlib.checks.<topic>` for assignment `aN_<topic>`) itself, with
+`Remote` stand-ins for the notebook's objects. A stand-in's call sends its arguments to the kernel
+as data (nnlib.course.wire: no code runs on reading), the kernel's agent (nnlib.course.agent) calls
+the student's object and sends back the result, and what the call changed in its arguments, as
+data. The reference answer, the comparison and the verdict are computed here. The cell's outputs
+become the verdict (`Verdict.outputs`): a passing line, an error saying what is off, or the
+partial score, which nbgrader's own rule then scores. Nothing the cell would have printed is used.
+
+    verdict = decide(client, cell, assignment)      client: a started nbclient.NotebookClient
+"""
+
+import ast
+import contextlib
+import importlib
+import io
+import json
+import re
+import time
+from dataclasses import dataclass, field
+
+import nbformat
+from nbclient.exceptions import DeadKernelError
+
+from nnlib.course import agent, wire
+
+BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+GLOBALS = object()   # stands for `globals()` in a hidden call
+REMOTE_MARK = "__judge_remote__"
+
+
+# ---- what a hidden test asks -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class HiddenCall:
+    """`check.<function>(<args>)` in a test cell: each arg a notebook name, a constant, or GLOBALS."""
+
+    function: str
+    names: tuple          # per argument: the notebook variable's name, or None
+    constants: tuple      # per argument: the constant when names[i] is None (GLOBALS for globals())
+
+
+def hidden_region(source):
+    """The code between the hidden-test markers, or None when the cell has none."""
+    if BEGIN not in source or END not in source:
+        return None
+    return source.split(BEGIN, 1)[1].split(END, 1)[0]
+
+
+def parse_test(source):
+    """The calls of a test cell, in order: [HiddenCall]; ValueError when the cell holds anything
+    but a docstring and `check.<name>(...)` calls (its self-check and, between the hidden-test
+    markers, its `check.grade_<name>(...)`)."""
+    code = "\n".join(line for line in source.split("\n") if line.strip() not in (BEGIN, END))
+    try:
+        tree = ast.parse(code)
+    except SyntaxError as exc:
+        raise ValueError(f"test cell does not parse: {exc}") from None
+    calls = []
+    for i, statement in enumerate(tree.body):
+        if i == 0 and isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) \
+                and isinstance(statement.value.value, str):
+            continue  # the docstring saying what is checked
+        calls.append(_parse_call(statement))
+    if not calls or not calls[-1].function.startswith("grade_"):
+        raise ValueError("a test cell must end with its hidden test, check.grade_<name>(...)")
+    return calls
+
+
+def _parse_call(statement):
+    call = statement.value if isinstance(statement, ast.Expr) else None
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+            and isinstance(call.func.value, ast.Name) and call.func.value.id == "check"
+            and not call.keywords):
+        raise ValueError(f"a test cell may only call check.<name>(...), not {ast.unparse(statement)}")
+    names, constants = [], []
+    for arg in call.args:
+        if isinstance(arg, ast.Name):
+            names.append(arg.id)
+            constants.append(None)
+        elif isinstance(arg, ast.Constant):
+            names.append(None)
+            constants.append(arg.value)
+        elif isinstance(arg, ast.Call) and ast.unparse(arg) == "globals()":
+            names.append(None)
+            constants.append(GLOBALS)
+        else:
+            raise ValueError(f"test argument {ast.unparse(arg)} is not a name, a constant or globals()")
+    return HiddenCall(call.func.attr, tuple(names), tuple(constants))
+
+
+def checks_module(assignment):
+    """`nnlib.checks.<topic>` for assignment `aN_<topic>`."""
+    match = re.fullmatch(r"a\d+_(\w+)", assignment or "")
+    if not match:
+        raise ValueError(f"no checks module for assignment {assignment!r}")
+    return importlib.import_module(f"nnlib.checks.{match.group(1)}")
+
+
+# ---- talking to the kernel ----------------------------------------------------------------------------
+
+class JudgeFault(Exception):
+    """The kernel did not answer the judge as it should (its agent broken, data malformed)."""
+
+
+class JudgeTimeout(TimeoutError):
+    """The student's code ran out of the test's time; `judge_message` says so."""
+
+    def __init__(self, seconds):
+        super().__init__(f"did not finish within {seconds:g} s (the time this test gives it)")
+        self.judge_message = str(self)
+
+
+_RAISED_TYPES = {"NotImplementedError": NotImplementedError, "SystemExit": SystemExit,
+                 "MemoryError": MemoryError, "NameError": NameError, "AttributeError": AttributeError}
+
+
+def _raised(type_name, message):
+    """An exception of the student's type name (a class made here when it is not a builtin one)."""
+    cls = _RAISED_TYPES.get(type_name)
+    if cls is None:
+        name = type_name if type_name.isidentifier() else "Error"
+        cls = type(name, (Exception,), {"__module__": "notebook"})
+    return cls(message)
+
+
+class Link:
+    """Requests to a kernel's agent through a started nbclient client.
+
+    index: the test cell's index in client.nb (nbclient files what it runs there; put back after);
+    timeout: seconds of kernel time the whole test may use (each request gets what is left).
+    """
+
+    def __init__(self, client, index, timeout, limits=wire.Limits()):
+        self.client = client
+        self.index = index
+        self.budget = float(timeout)
+        self.limits = limits
+        self.used = 0.0
+
+    def request(self, **req):
+        """The decoded answer of one request; raises what the student's code raised."""
+        left = self.budget - self.used
+        if left <= 0:
+            raise JudgeTimeout(self.budget)
+        code = f"__import__('nnlib.course.agent', fromlist=['serve']).serve({json.dumps(req)!r})"
+        cell = nbformat.v4.new_code_cell(code)
+        saved, original = self.client.timeout, self.client.nb.cells[self.index]
+        self.client.timeout = max(1, int(left + 0.999))
+        start = time.monotonic()
+        try:
+            self.client.execute_cell(cell, self.index, store_history=False)
+        finally:
+            self.client.nb.cells[self.index] = original
+            self.client.timeout = saved
+            self.used += time.monotonic() - start
+        answers = [o for o in cell.outputs if o.get("output_type") == "display_data" and agent.MIME in o.get("data", {})]
+        if not answers:
+            if self.used >= self.budget:
+                raise JudgeTimeout(self.budget)
+            errors = [f"{o.ename}: {o.evalue}" for o in cell.outputs if o.get("output_type") == "error"]
+            raise JudgeFault("the kernel gave the judge no answer" + (f" ({errors[0][:200]})" if errors else ""))
+        try:
+            answer = json.loads(answers[-1]["data"][agent.MIME])
+        except (TypeError, ValueError) as exc:
+            raise JudgeFault(f"the kernel's answer is not JSON: {exc}") from None
+        if not isinstance(answer, dict) or len(answer) != 1:
+            raise JudgeFault("the kernel's answer is malformed")
+        (kind, body), = answer.items()
+        if kind == "raised":
+            if not (isinstance(body, list) and len(body) == 2 and all(isinstance(x, str) for x in body)):
+                raise JudgeFault("the kernel's answer is malformed")
+            if body[0] == "KeyboardInterrupt" and self.used >= self.budget - 0.5:
+                raise JudgeTimeout(self.budget)
+            raise _raised(*body)
+        if kind == "refused":
+            raise JudgeFault(f"the kernel refused a request: {str(body)[:200]}")
+        if kind != "ok":
+            raise JudgeFault("the kernel's answer is malformed")
+        try:
+            return wire.decode(body, lambda key, type_name: Remote(self, key, str(type_name)), self.limits)
+        except wire.WireError as exc:
+            raise JudgeFault(f"the kernel sent data the judge cannot read: {exc}") from None
+
+    def send(self, value):
+        """`value` as a tree for a request: data, or handles of Remote objects."""
+        def handle(obj):
+            if isinstance(obj, Remote):
+                return object.__getattribute__(obj, "_key")
+            raise JudgeFault(f"the judge cannot send a {type(obj).__name__} to the kernel")
+        return wire.encode(value, handle)
+
+
+def _write_back(original, new, replaced=frozenset(), path=()):
+    """Make `original` (an argument the judge sent) hold what the kernel's copy holds now.
+
+    replaced: paths (tuples of index/key/parameter name, from the top argument list) of objects the
+    kernel's call replaced rather than changed: they are replaced here too, so a check that an
+    answer works in place sees the same as in the kernel.
+    """
+    import numpy as np
+    import torch
+
+    if isinstance(original, torch.nn.Module) and isinstance(new, torch.nn.Module):
+        if type(original) is type(new):
+            original.load_state_dict(new.state_dict(), strict=False)
+            original.train(new.training)
+            for name, param in new.named_parameters():
+                if path + (name,) in replaced:
+                    owner, _, leaf = name.rpartition(".")
+                    setattr(original.get_submodule(owner) if owner else original, leaf, param)
+        return
+    if torch.is_tensor(original) and torch.is_tensor(new):
+        with torch.no_grad():
+            if original.shape == new.shape and original.dtype == new.dtype:
+                original.copy_(new)
+            else:
+                original.data = new.data
+        return
+    if isinstance(original, np.ndarray) and isinstance(new, np.ndarray):
+        if original.shape == new.shape and original.flags.writeable:
+            original[...] = new
+        return
+    if isinstance(original, list) and isinstance(new, list):
+        if len(original) == len(new):
+            for i, (a, b) in enumerate(zip(original, new)):
+                if _mutable(a) and type(a) is type(b) and path + (i,) not in replaced:
+                    _write_back(a, b, replaced, path + (i,))
+                else:
+                    original[i] = b
+        else:
+            original[:] = new
+        return
+    if isinstance(original, dict) and isinstance(new, dict):
+        for key in list(original):
+            if key not in new:
+                del original[key]
+        for key, value in new.items():
+            old = original.get(key)
+            if key in original and _mutable(old) and type(old) is type(value) and path + (key,) not in replaced:
+                _write_back(old, value, replaced, path + (key,))
+            else:
+                original[key] = value
+
+
+def _mutable(value):
+    import numpy as np
+    import torch
+
+    return isinstance(value, (list, dict, np.ndarray, torch.Tensor, torch.nn.Module))
+
+
+class Remote:
+    """An object of the notebook, seen from the judge: calls and attributes go to the kernel.
+
+    Calling it sends the arguments as data and returns the result as data (or another Remote for
+    what is not data); arguments it changed in place are changed here too.
+    """
+
+    __judge_remote__ = True
+
+    def __init__(self, link, key, type_name):
+        object.__setattr__(self, "_link", link)
+        object.__setattr__(self, "_key", key)
+        object.__setattr__(self, "_type", type_name)
+
+    def __repr__(self):
+        return f"<{object.__getattribute__(self, '_type')} of the notebook>"
+
+    def __getattr__(self, name):
+        link = object.__getattribute__(self, "_link")
+        return link.request(op="getattr", h=object.__getattribute__(self, "_key"), name=name)
+
+    def __setattr__(self, name, value):
+        link = object.__getattribute__(self, "_link")
+        link.request(op="setattr", h=object.__getattribute__(self, "_key"), name=name, value=link.send(value))
+
+    def __call__(self, *args, **kwargs):
+        link = object.__getattribute__(self, "_link")
+        result, args_after, kwargs_after, replaced = link.request(
+            op="call", h=object.__getattribute__(self, "_key"), args=link.send(list(args)),
+            kwargs=link.send(dict(kwargs)), back=True)
+        replaced = {tuple(p) for p in replaced}
+        for i, (original, new) in enumerate(zip(args, args_after)):
+            if _mutable(original):
+                _write_back(original, new, replaced, (0, i))
+        for name, original in kwargs.items():
+            if _mutable(original) and name in kwargs_after:
+                _write_back(original, kwargs_after[name], replaced, (1, name))
+        return result
+
+    def __iter__(self):
+        link = object.__getattribute__(self, "_link")
+        return iter(link.request(op="iter", h=object.__getattribute__(self, "_key")))
+
+    def __len__(self):
+        link = object.__getattribute__(self, "_link")
+        return link.request(op="len", h=object.__getattribute__(self, "_key"))
+
+    def __getitem__(self, key):
+        return self.__getattr__("__getitem__")(key)
+
+    def __bool__(self):
+        return True
+
+    def judge_swap_global(self, name, path):
+        """Context: in this function's globals, `name` is the kernel's object at `path` inside."""
+        return _Swap(object.__getattribute__(self, "_link"), object.__getattribute__(self, "_key"), name, path)
+
+    def judge_build(self, path, *args, **kwargs):
+        """The fixture `path` ("nnlib.module:name") built in this object's kernel with these arguments."""
+        link = object.__getattribute__(self, "_link")
+        return link.request(op="new", path=path, args=link.send(list(args)), kwargs=link.send(dict(kwargs)))
+
+    def judge_isinstance(self, path):
+        """isinstance in the kernel; path: "module:name" of one of nnlib's or torch's classes."""
+        link = object.__getattribute__(self, "_link")
+        return link.request(op="isinstance", h=object.__getattribute__(self, "_key"), path=path)
+
+
+def is_remote(obj):
+    """True for a Remote stand-in (without asking the kernel anything)."""
+    return getattr(type(obj), REMOTE_MARK, False) is True
+
+
+class _Swap(contextlib.AbstractContextManager):
+    def __init__(self, link, key, name, path):
+        self.link, self.key, self.name, self.path = link, key, name, path
+
+    def __enter__(self):
+        self.token = self.link.request(op="swap", h=self.key, name=self.name, path=self.path)
+        return self
+
+    def __exit__(self, *exc):
+        self.link.request(op="unswap", token=self.token)
+
+
+class RemoteNamespace:
+    """The notebook's globals() seen from the judge: a read-only mapping of variable names."""
+
+    def __init__(self, link):
+        self._link = link
+        self._names = None
+
+    def _all(self):
+        if self._names is None:
+            self._names = set(self._link.request(op="names"))
+        return self._names
+
+    def __contains__(self, name):
+        return name in self._all()
+
+    def __getitem__(self, name):
+        if name not in self._all():
+            raise KeyError(name)
+        return self._link.request(op="get", name=name)
+
+    def get(self, name, default=None):
+        return self[name] if name in self else default
+
+    def keys(self):
+        return set(self._all())
+
+    def __iter__(self):
+        return iter(sorted(self._all()))
+
+
+# ---- verdicts ---------------------------------------------------------------------------------------------
+
+@dataclass
+class Verdict:
+    """What the judge decided for one test cell.
+
+    passed: no check failed; score: the partial score the grade function returned (None: all or
+    nothing); message: the failure, for the student; printed: what the grade function printed.
+    """
+
+    passed: bool
+    score: float = None
+    message: str = ""
+    printed: str = ""
+    kind: str = "CheckFailed"
+    notes: list = field(default_factory=list)
+
+    def outputs(self):
+        """The cell's outputs, scored by nbgrader's rule (an error: zero; a number: that score)."""
+        outs = []
+        if self.printed:
+            outs.append(nbformat.v4.new_output("stream", name="stdout", text=self.printed))
+        if not self.passed:
+            outs.append(nbformat.v4.new_output("error", ename=self.kind, evalue=self.message,
+                                               traceback=[f"{self.kind}: {self.message}"]))
+        elif self.score is not None:
+            outs.append(nbformat.v4.new_output("execute_result", data={"text/plain": repr(float(self.score))},
+                                               execution_count=None))
+        return outs
+
+
+def is_judged(cell):
+    """True for a graded code cell with a hidden test: the judge decides it."""
+    return (cell.cell_type == "code" and cell.get("metadata", {}).get("nbgrader", {}).get("grade", False)
+            and hidden_region(cell.source) is not None)
+
+
+def decide(client, cell, index, assignment, timeout=None):
+    """Run the checks of `cell` (a graded test cell of the course, at `index` of client.nb: its
+    self-check, then its hidden test) against the kernel of `client`; -> Verdict, whose score is
+    what the hidden test returned. Raises nbclient's DeadKernelError when the kernel
+    dies meanwhile."""
+    from nnlib.checks import CheckFailed
+
+    calls = parse_test(cell.source)
+    module = checks_module(assignment)
+    link = Link(client, index, timeout if timeout is not None else client.timeout)
+    values = {}
+    plan = []
+    for call in calls:
+        function = getattr(module, call.function, None)
+        if function is None:
+            raise ValueError(f"{module.__name__} has no {call.function}")
+        args = []
+        for name, constant in zip(call.names, call.constants):
+            if constant is GLOBALS:
+                args.append(RemoteNamespace(link))
+            elif name is None:
+                args.append(constant)
+            else:
+                if name not in values:
+                    values[name] = _notebook_value(link, name)
+                args.append(values[name])
+        plan.append((function, args))
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed), _judge_rng():
+            missing = [v for v in values.values() if isinstance(v, _Missing)]
+            if missing:
+                raise CheckFailed(missing[0].message)
+            for function, args in plan:
+                score = function(*args)
+    except CheckFailed as exc:
+        verdict = Verdict(False, message=str(exc), printed=printed.getvalue())
+    except JudgeFault as exc:
+        verdict = Verdict(False, message=f"this test could not be judged: {exc}", printed=printed.getvalue(),
+                          kind="JudgeFault")
+    except DeadKernelError:
+        raise
+    except Exception as exc:  # raised by the student's objects outside a checked call: the test fails
+        verdict = Verdict(False, message=getattr(exc, "judge_message", None) or str(exc),
+                          printed=printed.getvalue(), kind=type(exc).__name__)
+    else:
+        verdict = Verdict(True, None if score is None else float(score), printed=printed.getvalue())
+    link.budget = link.used + 10  # forgetting the handles is not the student's time
+    with contextlib.suppress(JudgeFault, JudgeTimeout):
+        link.request(op="release")
+    return verdict
+
+
+@dataclass(frozen=True)
+class _Missing:
+    message: str
+
+
+def _notebook_value(link, name):
+    """The notebook's `name` as data or a Remote; _Missing when the notebook has no such name."""
+    try:
+        return link.request(op="get", name=name)
+    except NameError:
+        return _Missing(f"`{name}` is not defined: run (or write) the cell that defines it before this test.")
+
+
+@contextlib.contextmanager
+def _judge_rng():
+    """Each test starts from the same random state of this process, and leaves it as it was."""
+    import random
+
+    import numpy as np
+    import torch
+
+    state = random.getstate(), np.random.get_state(), torch.random.get_rng_state()
+    random.seed(0)
+    np.random.seed(0)
+    torch.manual_seed(0)
+    try:
+        yield
+    finally:
+        random.setstate(state[0])
+        np.random.set_state(state[1])
+        torch.random.set_rng_state(state[2])
