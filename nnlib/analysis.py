@@ -20,6 +20,22 @@ def shallow_landscape(w1, w2, x, y):
     return loss, dw1, dw2
 
 
+def shallow_descent(start, x, y, lr, n_epochs):
+    """Gradient descent of the shallow narrow net y = x * w1 * w2 on the mean squared error.
+
+    start: (w1, w2); x, y: (N,) data; lr: float; n_epochs: int. Returns losses: (n_epochs,) the
+    loss before each step, and weights: (n_epochs, 2) the weights after each step.
+    """
+    w = np.array(start, dtype=float)
+    losses, weights = np.empty(n_epochs), np.empty((n_epochs, 2))
+    for i in range(n_epochs):
+        loss, dw1, dw2 = shallow_landscape(w[0], w[1], x, y)
+        losses[i] = loss
+        w = w - lr * np.array([dw1, dw2])
+        weights[i] = w
+    return losses, weights
+
+
 def converged_epoch(losses, threshold=1e-2):
     """The first epoch with loss below `threshold`, if the loss stays below from then on; else None.
 
@@ -42,6 +58,7 @@ def train_deep_narrow(depth, lr, init_weight, x, y, n_epochs=600):
 # ---- deep linear networks -------------------------------------------------------------------
 
 import contextlib  # noqa: E402
+import math  # noqa: E402
 
 import torch  # noqa: E402
 
@@ -92,8 +109,9 @@ def train_lnnet(model, inputs, targets, n_epochs, lr, illusory_i=0, progressbar=
             loss.backward()
             optimizer.step()
             with torch.no_grad():
-                modes[i] = torch.linalg.svdvals(models.total_weight(model, in_dim)).numpy()
-                rsms[i] = models.net_rsm(hiddens.detach()).numpy()
+                # the net's response to each unit input is a column of its total weight
+                modes[i] = torch.linalg.svdvals(model(torch.eye(in_dim))[0].T).numpy()
+                rsms[i] = (hiddens @ hiddens.T).numpy()
                 illusions[i] = predictions[illusory_i, -1].item()
             losses[i] = loss.item()
     return losses, modes, rsms, illusions
@@ -109,7 +127,9 @@ def train_hsd(labels, features, lr=100.0, gamma=1e-12, n_epochs=250, hidden=30, 
     inputs = torch.as_tensor(labels).float()
     targets = torch.as_tensor(features).float()
     model = models.LNNet(inputs.size(1), hidden, targets.size(1))
-    models.initializer_(model, gamma)
+    with torch.no_grad():
+        for weight in model.parameters():   # N(0, (gamma / sqrt(n_in + n_out))^2), the course's small start
+            weight.normal_(0.0, gamma / math.sqrt(sum(weight.shape)))
     return model, train_lnnet(model, inputs, targets, n_epochs, lr, illusory_i, progressbar)
 
 
@@ -135,8 +155,6 @@ def train_lrnet(labels, features, lr=1000.0, n_epochs=250):
 
 
 # ---- neural networks: activations, initialization, optimizers, early stopping ----------------
-
-from nnlib.reference import reference  # noqa: E402
 
 
 def backprop_gradient_norms(activation, activation_derivative, depth=20, width=100, n_samples=200,
@@ -170,7 +188,7 @@ def backprop_gradient_norms(activation, activation_derivative, depth=20, width=1
 def activation_statistics(init, activation="tanh", depth=10, width=128, n_samples=256, seed=0):
     """Mean and std of the activations of each hidden layer of a deep dense stack at initialization.
 
-    init: function that initializes a torch model in place (e.g. models.he_normal_) or None for
+    init: function that initializes a torch model in place (the notebook's he_normal_, say) or None for
     torch's default; activation: 'tanh' or 'relu'. The stack has `depth` layers of `width` units
     and takes standard-normal inputs. Returns (depth, 2) array of (mean, std) per layer.
     """
@@ -245,37 +263,6 @@ def update_path(update, state_count=2, start=(0.8, 1.6), n_steps=100, surface=be
         update(surface(w[0], w[1]), [w], *state, step, **hyper)
         path.append(w.detach().numpy().copy())
     return np.array(path)
-
-
-@reference
-def fit_early_stopping(model, train_epoch, validation_loss, max_epochs=100, patience=5):
-    """Train epoch by epoch, stop after `patience` epochs without improvement, keep the best weights.
-
-    model:           torch nn.Module, updated in place
-    train_epoch:     function(model) -> float, one pass over the training data, its mean loss
-    validation_loss: function(model) -> float, the loss on the validation data
-    An epoch improves when its validation loss is strictly lower than the best so far.
-    Returns {"train_loss": [...], "val_loss": [...], "best_epoch": int} (0-based epoch index);
-    on return the model holds the weights it had after its best epoch.
-    """
-    import copy
-
-    history = {"train_loss": [], "val_loss": [], "best_epoch": None}
-    best, best_state, waited = float("inf"), None, 0
-    for epoch in range(max_epochs):
-        history["train_loss"].append(float(train_epoch(model)))
-        val = float(validation_loss(model))
-        history["val_loss"].append(val)
-        if val < best:
-            best, best_state, waited = val, copy.deepcopy(model.state_dict()), 0
-            history["best_epoch"] = epoch
-        else:
-            waited += 1
-            if waited >= patience:
-                break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    return history
 
 
 def digits_split(n_train=None, val_fraction=0.25, seed=0):
@@ -535,45 +522,14 @@ def optimizer_runs(base_model, X, y, sampler, optimizers, batch_size, max_steps,
 
 # ---- depth vs width: training, errors, layer trajectories --------------------------------------
 
-from nnlib.reference import reference as _reference  # noqa: E402
 
-
-def _progress(iterable, progressbar, **kwargs):
+def progress(iterable, progressbar, **kwargs):
+    """`iterable`, in a tqdm progress bar when `progressbar` is true."""
     if not progressbar:
         return iterable
     from tqdm.auto import tqdm
 
     return tqdm(iterable, **kwargs)
-
-
-@_reference
-def train_model(net, X, y, n_epochs, lr, progressbar=True):
-    """Full-batch training of `net` on (X, y) with Adam (learning rate lr) and the mean squared error.
-
-    net: torch module; X: (N, n_in) tensor; y: (N, 1) tensor; n_epochs: int; lr: float.
-    Returns (n_epochs,) numpy array: entry n is the loss computed at the start of epoch n, before
-    that epoch's update. Nothing but the step happens per epoch (losses are kept in a tensor).
-    """
-    import torch
-
-    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
-    losses = torch.empty(n_epochs)
-    for n in _progress(range(n_epochs), progressbar, desc="epochs"):
-        loss = torch.nn.functional.mse_loss(net(X), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses[n] = loss.detach()
-    return losses.numpy().astype(float)
-
-
-@_reference
-def compute_loss(net, X, y):
-    """Mean squared error of net(X) against y, as a Python float (no gradient is recorded)."""
-    import torch
-
-    with torch.no_grad():
-        return float(torch.nn.functional.mse_loss(net(X), y))
 
 
 def relative_error(net, X, y):

@@ -287,37 +287,6 @@ def handwritten_digits(name="digits", path=None, test_fraction=0.25, seed=0):
     return DigitSet(name, X_train, y_train, X_test[:n], y_test[:n])
 
 
-from nnlib.reference import reference  # noqa: E402
-
-
-@reference
-def sample_minibatch(input_data, target_data, num_points=100):
-    """A minibatch of `num_points` examples drawn i.i.d. (with replacement) with torch's global RNG.
-
-    input_data: (N, ...) tensor; target_data: (N,) tensor; the same indices pick both.
-    Returns batch_inputs (num_points, ...), batch_targets (num_points,).
-    """
-    import torch
-
-    batch_indices = torch.randint(len(input_data), size=(num_points,))
-    return input_data[batch_indices], target_data[batch_indices]
-
-
 # ---- teacher-student data (depth vs width) ------------------------------------------------------
 
-from nnlib.reference import reference as _reference  # noqa: E402
 
-
-@_reference
-def make_data(net, n_in, n_examples):
-    """Inputs X ~ N(0, I) of shape (n_examples, n_in) and the teacher's outputs y = net(X), detached.
-
-    Draws from torch's global generator. net: torch module taking (N, n_in) -> (N, 1).
-    Returns X: (n_examples, n_in) float32 tensor, y: (n_examples, 1) float32 tensor without grad.
-    """
-    import torch
-
-    X = torch.randn(n_examples, n_in)
-    with torch.no_grad():
-        y = net(X)
-    return X, y

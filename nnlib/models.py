@@ -1,66 +1,17 @@
-"""Small models of the course, written as reference implementations.
+"""The course's networks, numpy and torch, used by the notebooks' demos and the checks.
 
 Every numpy model here keeps one interface:
 
     model.forward(x)            -> predictions, same shape as x
     model.train(x, y, lr, n)    -> per-epoch records (numpy arrays)
 
-Methods marked `@reference` are the answers to graded exercises; hidden tests refuse
-submissions that call them.
+The answers to graded exercises are not here: they are the answer key, `nnlib.answers`.
 """
 
 import numpy as np
-
-from nnlib.reference import reference
-
-
-@reference
-def mse(y_prediction, y_true):
-    """Mean squared error: mean((y_true - y_prediction)^2). Arrays of equal shape -> float."""
-    return float(np.mean((y_true - y_prediction) ** 2))
-
-
-class ShallowNarrowLNN:
-    """Linear net with one hidden neuron: y = x * w1 * w2, trained on the mean squared error."""
-
-    def __init__(self, init_ws):
-        """init_ws: sequence of two floats (w1, w2)."""
-        if len(init_ws) != 2:
-            raise ValueError(f"ShallowNarrowLNN needs two initial weights, got {len(init_ws)}")
-        self.w1, self.w2 = float(init_ws[0]), float(init_ws[1])
-
-    @reference
-    def forward(self, x):
-        """x: (N,) array -> (N,) predictions x * w1 * w2."""
-        return x * self.w1 * self.w2
-
-    @reference
-    def loss(self, y_p, y_t):
-        """Mean squared error of predictions y_p against targets y_t (equal shapes) -> float."""
-        return mse(y_p, y_t)
-
-    @reference
-    def dloss_dw(self, x, y_t):
-        """Gradient of the mean squared error w.r.t. (w1, w2) on data x, y_t -> (float, float)."""
-        error = y_t - self.w1 * self.w2 * x
-        return float(-np.mean(2 * self.w2 * x * error)), float(-np.mean(2 * self.w1 * x * error))
-
-    @reference
-    def train(self, x, y_t, eta, n_ep):
-        """Full-batch gradient descent for n_ep epochs with learning rate eta.
-
-        Returns loss_records: (n_ep,) loss before each step, and
-        weight_records: (n_ep, 2) weights after each step.
-        """
-        loss_records = np.empty(n_ep)
-        weight_records = np.empty((n_ep, 2))
-        for i in range(n_ep):
-            loss_records[i] = self.loss(self.forward(x), y_t)
-            dw1, dw2 = self.dloss_dw(x, y_t)
-            self.w1 -= eta * dw1
-            self.w2 -= eta * dw2
-            weight_records[i] = self.w1, self.w2
-        return loss_records, weight_records
+import torch
+import torch.nn.functional as F
+from torch import nn
 
 
 def _leave_one_out_products(w):
@@ -112,11 +63,6 @@ class DeepNarrowLNN:
 
 # ---- deep linear networks (torch) -------------------------------------------------------------
 
-import math  # noqa: E402
-
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-
 
 class LNNet(nn.Module):
     """Linear net with one hidden layer and no biases: hid = W1 x, out = W2 hid.
@@ -151,77 +97,7 @@ class LRNet(nn.Module):
         return self.in_out(x)
 
 
-@reference
-def initializer_(model, gamma=1e-12):
-    """Re-draw every weight matrix of `model` in place from N(0, sigma^2).
-
-    sigma = gamma / sqrt(n_in + n_out) for a weight of shape (n_out, n_in).
-    model: torch.nn.Module whose parameters are all 2-D weights; gamma: float. Returns None.
-    """
-    for weight in model.parameters():
-        n_out, n_in = weight.shape
-        nn.init.normal_(weight, mean=0.0, std=gamma / math.sqrt(n_in + n_out))
-
-
-@reference
-def total_weight(model, in_dim):
-    """The product of all weight matrices, last layer on the left: W_L ... W_2 W_1.
-
-    model: torch.nn.Module whose parameters are its weights in forward order; in_dim: int.
-    Returns an (out_dim, in_dim) tensor, detached from autograd.
-    """
-    w_tot = torch.eye(in_dim)
-    for weight in model.parameters():
-        w_tot = weight.detach() @ w_tot
-    return w_tot
-
-
-@reference
-def net_svd(model, in_dim):
-    """Singular value decomposition of the network's total weight W_tot = U diag(S) V^T.
-
-    model: torch.nn.Module (weights in forward order); in_dim: int.
-    Returns U: (out_dim, k), S: (k,) descending, V: (in_dim, k) tensors with k = min(out_dim, in_dim)
-    (torch.svd's convention: V itself, not its transpose).
-    """
-    return torch.svd(total_weight(model, in_dim))
-
-
-@reference
-def net_rsm(h):
-    """Representational similarity matrix of hidden activity h: (N, H) tensor -> (N, N) tensor h h^T."""
-    return h @ h.T
-
-
-@reference
-def linear_regression(X, Y):
-    """Least-squares linear map from inputs to targets: W = Y X^T (X X^T)^-1.
-
-    X: (M, S) array, S samples of M inputs (X X^T invertible); Y: (N, S) array, the targets.
-    Returns W: (N, M) array minimising ||Y - W X||^2.
-    """
-    if not (isinstance(X, np.ndarray) and isinstance(Y, np.ndarray)):
-        raise TypeError("linear_regression expects numpy arrays")
-    if X.shape[1] != Y.shape[1]:
-        raise ValueError(f"X and Y must hold the same number of samples (columns), got {X.shape} and {Y.shape}")
-    return Y @ X.T @ np.linalg.inv(X @ X.T)
-
-
 # ---- dense networks (assignment on neural networks) --------------------------------------------
-
-@reference
-def count_parameters(layer_sizes):
-    """Weights and biases of a dense (fully connected) network.
-
-    layer_sizes: sequence of ints, the number of nodes per layer from input to output
-    (at least two layers). Every node of a layer is connected to every node of the next one,
-    and every non-input node has one bias.
-    Returns (n_weights, n_biases): two ints.
-    """
-    sizes = [int(s) for s in layer_sizes]
-    n_weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
-    n_biases = sum(sizes[1:])
-    return n_weights, n_biases
 
 
 def dense_network(layer_sizes, activation="relu", dropout=0.0, batch_norm=False):
@@ -251,53 +127,6 @@ def dense_network(layer_sizes, activation="relu", dropout=0.0, batch_norm=False)
     return nn.Sequential(*layers)
 
 
-# Activation functions and their derivatives (numpy, element-wise, any shape).
-
-@reference
-def sigmoid(z):
-    """Logistic function 1 / (1 + exp(-z)), element-wise. z: array -> array of the same shape."""
-    z = np.asarray(z, dtype=float)
-    out = np.empty_like(z)
-    pos = z >= 0
-    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
-    ez = np.exp(z[~pos])
-    out[~pos] = ez / (1.0 + ez)
-    return out
-
-
-@reference
-def sigmoid_derivative(z):
-    """d sigmoid / dz = sigmoid(z) (1 - sigmoid(z)), element-wise."""
-    s = sigmoid(z)
-    return s * (1.0 - s)
-
-
-@reference
-def tanh(z):
-    """Hyperbolic tangent 2 / (1 + exp(-2z)) - 1, element-wise."""
-    return np.tanh(np.asarray(z, dtype=float))
-
-
-@reference
-def tanh_derivative(z):
-    """d tanh / dz = 1 - tanh(z)^2, element-wise."""
-    return 1.0 - np.tanh(np.asarray(z, dtype=float)) ** 2
-
-
-@reference
-def relu(z):
-    """Rectified linear unit max(0, z), element-wise."""
-    return np.maximum(0.0, np.asarray(z, dtype=float))
-
-
-@reference
-def relu_derivative(z):
-    """d relu / dz: 1 where z > 0, 0 where z < 0 (0 at z = 0 by convention, as in torch)."""
-    return (np.asarray(z, dtype=float) > 0).astype(float)
-
-
-# Weight initialization, in place on every nn.Linear of a torch model (biases set to zero).
-
 def linear_layers(model):
     """The nn.Linear modules of a torch model, in order."""
     import torch.nn as nn
@@ -311,47 +140,7 @@ def fans(layer):
     return fan_in, fan_out
 
 
-def _init_linear(model, sample):
-    import torch
-
-    with torch.no_grad():
-        for layer in linear_layers(model):
-            fan_in, fan_out = fans(layer)
-            layer.weight.copy_(sample(fan_in, fan_out, layer.weight.shape))
-            if layer.bias is not None:
-                layer.bias.zero_()
-    return model
-
-
-@reference
-def glorot_normal_(model):
-    """Glorot/Xavier normal: w ~ N(0, sigma^2), sigma = sqrt(2 / (fan_in + fan_out)); biases 0. In place."""
-    import torch
-
-    return _init_linear(model, lambda fi, fo, shape: torch.randn(shape) * np.sqrt(2.0 / (fi + fo)))
-
-
-@reference
-def glorot_uniform_(model):
-    """Glorot/Xavier uniform: w ~ U(-a, a), a = sqrt(6 / (fan_in + fan_out)); biases 0. In place."""
-    import torch
-
-    return _init_linear(model, lambda fi, fo, shape: (torch.rand(shape) * 2 - 1) * np.sqrt(6.0 / (fi + fo)))
-
-
-@reference
-def he_normal_(model):
-    """He/Kaiming normal: w ~ N(0, sigma^2), sigma = sqrt(2 / fan_in); biases 0. In place."""
-    import torch
-
-    return _init_linear(model, lambda fi, fo, shape: torch.randn(shape) * np.sqrt(2.0 / fi))
-
-
 # ---- torch classifiers (optimization assignment) -----------------------------------------------
-
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from torch import nn  # noqa: E402
 
 
 class MLP(nn.Module):
@@ -467,22 +256,3 @@ def make_MLP(n_in, W, D, nonlin="tanh"):
     return nn.Sequential(*layers)
 
 
-@reference
-def get_num_params(n_in, W, D):
-    """Number of weights of make_MLP(n_in, W, D): input n_in*W, (D-2) hidden W*W, output W. -> int."""
-    return n_in * W + (D - 2) * W ** 2 + W
-
-
-@reference
-def initialize_layers(net, sigma):
-    """Redraw every weight matrix of `net` in place from N(0, (sigma / sqrt(fan_in))^2).
-
-    fan_in is the number of inputs of the layer, the matrix's second dimension (a Linear layer's
-    weight has shape (out, in)). Draws from torch's global generator in parameter order, as
-    `nn.init.normal_` does. net: torch module whose parameters are all matrices; sigma: float > 0.
-    """
-    import torch
-
-    with torch.no_grad():
-        for param in net.parameters():
-            param.normal_(0.0, sigma / np.sqrt(param.shape[1]))

@@ -23,41 +23,11 @@ def zero_grad(params):
             p.grad.zero_()
 
 
-from nnlib.reference import reference  # noqa: E402
-
-
-@reference
-def adam_update(loss, params, grad_m, grad_v, step, lr=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8):
-    """One Adam step (adaptive moment estimation), in the interface above.
-
-    grad_m: list of tensors shaped like `params`, the moving average of the gradients (first moment)
-    grad_v: list of tensors shaped like `params`, the moving average of the squared gradients
-    step:   int >= 1, the number of this step (1 on the first call), used for bias correction
-    For each parameter w with gradient g:
-        m <- beta1 m + (1 - beta1) g          v <- beta2 v + (1 - beta2) g^2
-        m_hat = m / (1 - beta1^step)          v_hat = v / (1 - beta2^step)
-        w <- w - lr m_hat / (sqrt(v_hat) + epsilon)
-    (torch.optim.Adam's update, without weight decay or amsgrad.)
-    """
-    zero_grad(params)
-    loss.backward()
-    with torch.no_grad():
-        for p, m, v in zip(params, grad_m, grad_v):
-            g = p.grad
-            m.mul_(beta1).add_(g, alpha=1 - beta1)
-            v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-            m_hat = m / (1 - beta1 ** step)
-            v_hat = v / (1 - beta2 ** step)
-            p.sub_(lr * m_hat / (v_hat.sqrt() + epsilon))
-
-
 # ---- gradient descent, momentum, RMSprop (optimization assignment) -----------------------------
 
 import inspect  # noqa: E402
 
 import numpy as np  # noqa: E402
-
-from nnlib.reference import reference  # noqa: E402
 
 
 def gradient_update(loss, params, lr=1e-3):
@@ -67,34 +37,6 @@ def gradient_update(loss, params, lr=1e-3):
     with torch.no_grad():
         for par in params:
             par -= lr * par.grad
-
-
-@reference
-def momentum_update(loss, params, grad_vel, lr=1e-3, beta=0.8):
-    """Momentum (heavy ball): v <- -lr * grad + beta * v, then w <- w + v.
-
-    grad_vel: list of velocity tensors shaped like `params`, updated in place.
-    """
-    zero_grad(params)
-    loss.backward()
-    with torch.no_grad():
-        for par, vel in zip(params, grad_vel):
-            vel.mul_(beta).add_(par.grad, alpha=-lr)
-            par += vel
-
-
-@reference
-def rmsprop_update(loss, params, grad_sq, lr=1e-3, alpha=0.8, epsilon=1e-8):
-    """RMSprop: v <- alpha * v + (1 - alpha) * grad**2, then w <- w - lr * grad / sqrt(v + epsilon).
-
-    grad_sq: list of moving averages of the squared gradient, shaped like `params`, updated in place.
-    """
-    zero_grad(params)
-    loss.backward()
-    with torch.no_grad():
-        for par, gsq in zip(params, grad_sq):
-            gsq.mul_(alpha).add_((1 - alpha) * par.grad ** 2)
-            par -= lr * par.grad / torch.sqrt(gsq + epsilon)
 
 
 def n_state(update_fn):

@@ -4,7 +4,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from mpl_toolkits.axes_grid1 import make_axes_locatable
 
-from nnlib import analysis, data, models
+from nnlib import analysis, data
 
 # While an interactive demo redraws (nnlib.widgets), the figures it shows are handed to this
 # function instead of plt.show(); None otherwise.
@@ -47,7 +47,7 @@ def plot_x_y_(x_t_, y_t_, x_ev_, y_ev_, loss_log_, weight_log_):
 
 def _trajectory(ax, init_weights, x, y, lr, n_epochs):
     """Scatter the weight trajectory of gradient descent from `init_weights` on `ax`."""
-    _, records = models.ShallowNarrowLNN(init_weights).train(x, y, lr, n_epochs)
+    _, records = analysis.shallow_descent(init_weights, x, y, lr, n_epochs)
     ax.scatter(records[:, 0], records[:, 1], c=np.arange(len(records)), cmap="Greys")
     ax.scatter(*records[0], c="blue", zorder=9)
     ax.scatter(*records[-1], c="red", marker="X", s=100, zorder=9)
@@ -95,7 +95,7 @@ def plot_loss_landscape():
     ax = fig.add_subplot(1, 1, 1, projection="3d")
     ax.plot_surface(ww1, ww2, np.log(loss + 0.5), cmap="coolwarm", alpha=0.5)
     for start in ([-1.8, 1.7], [1.5, -1.5]):
-        losses, weights = models.ShallowNarrowLNN(start).train(x, y, 0.02, 240)
+        losses, weights = analysis.shallow_descent(start, x, y, 0.02, 240)
         ax.scatter3D(weights[:, 0], weights[:, 1], np.log(losses + 0.5), c="k", s=50)
     ax.set_axis_off()
     ax.view_init(45, 260)

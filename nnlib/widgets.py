@@ -17,7 +17,6 @@ import io
 import traceback
 
 import ipywidgets as w
-import numpy as np
 from IPython.display import display
 
 from nnlib import analysis, data, plots

@@ -209,6 +209,45 @@ def beside(answer, factory, *args, **kwargs):
     return factory(*args, **kwargs)
 
 
+class LossThenUpdate:
+    """An optimizer step as the course states it, `update(loss, params, *state, **hyper)`, with
+    the loss computed from the very parameters the step is given: `step(params, *state, **hyper)`.
+
+    loss: "module:name" of a loss class of nnlib, made with `loss_args` (e.g. a seed), called as
+    loss(params) -> scalar tensor. Made beside the student's update (see `stepper`), loss.backward()
+    reaches the parameters the update changes, in the kernel as well as here.
+    """
+
+    def __init__(self, update, loss, *loss_args):
+        module, _, name = loss.partition(":")
+        self.update = update
+        self.loss = getattr(importlib.import_module(module), name)(*loss_args)
+
+    def __call__(self, params, *state, **hyper):
+        return self.update(self.loss(params), params, *state, **hyper)
+
+
+def stepper(update, loss_class, *loss_args):
+    """LossThenUpdate of the student's `update` and `loss_class(*loss_args)`, made where `update` lives."""
+    return beside(update, LossThenUpdate, update, _path(loss_class), *loss_args)
+
+
+class _AnswerKey:
+    """One module of the answer key, imported when first used (never when a notebook imports the
+    checks: the grading sandbox has no answer key, and its kernels never run a hidden test)."""
+
+    def __init__(self, topic):
+        self._name = f"nnlib.answers.{topic}"
+
+    def __getattr__(self, name):
+        return getattr(importlib.import_module(self._name), name)
+
+
+def answer_key(topic):
+    """The answer key of one assignment (`nnlib.answers.<topic>`), loaded on first use."""
+    return _AnswerKey(topic)
+
+
 def rng(seed):
     """A numpy Generator for test inputs, independent of the notebook's global RNG."""
     return np.random.default_rng(seed)

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from nnlib import data, models
+from nnlib import models
 from nnlib.checks import call, expect_close, fail, passed, rng, to_array
 
 EXAMPLE_LABELS = ("has_bones", "cannot_speak")   # the notebook's own illusions

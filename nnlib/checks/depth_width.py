@@ -11,8 +11,10 @@ import math
 
 import numpy as np
 
-from nnlib import analysis, data, models
-from nnlib.checks import call, expect_close, expect_scalar, fail, passed, to_array
+from nnlib import models
+from nnlib.checks import answer_key, call, expect_close, expect_scalar, fail, passed, to_array
+
+key = answer_key("depth_width")
 
 SEED_FIRST_WEIGHT = 0.609                 # make_MLP(10, 3, 2), set_seed(42), sigma 1: first weight
 SEED_FIRST_INPUT = 1.927                  # set_seed(42), make_data(net, 10, n): X[0][0]
@@ -189,7 +191,7 @@ def _teacher(n_in, seed, sigma=1.0, W=8, D=3):
     with _quiet_and_same_rng():
         torch.manual_seed(seed)
         net = models.make_MLP(n_in, W, D)
-        models.initialize_layers(net, sigma)
+        key.initialize_layers(net, sigma)
     return net
 
 
@@ -273,8 +275,8 @@ def _problem(seed, n=64, n_in=3, W=6, D=3):
     with _quiet_and_same_rng():
         torch.manual_seed(seed)
         teacher = models.make_MLP(n_in, W, D)
-        models.initialize_layers(teacher, 1.5)
-        X, y = data.make_data(teacher, n_in, n)
+        key.initialize_layers(teacher, 1.5)
+        X, y = key.make_data(teacher, n_in, n)
         student = models.make_MLP(n_in, W, D)
     return student, X, y
 
@@ -335,7 +337,7 @@ def grade_train_model(train_model):
         student, X, y = _problem(seed)
         mine, theirs = _copy(student), _copy(student)
         with _quiet_and_same_rng():
-            expected = analysis.train_model(mine, X, y, n_epochs, lr, progressbar=False)
+            expected = key.train_model(mine, X, y, n_epochs, lr, progressbar=False)
         got = _run_train(train_model, theirs, X.clone(), y.clone(), n_epochs, lr)
         if np.allclose(got, expected * len(y), rtol=1e-3):
             fail("the losses are the SUM of squared errors over the examples; use the mean squared error "
@@ -392,7 +394,7 @@ def grade_compute_loss(compute_loss):
         got = call("compute_loss", compute_loss, student, X, y)
         if not isinstance(got, float):
             fail(f"compute_loss should return a Python float, got {type(got).__name__}")
-        expected = analysis.compute_loss(student, X, y)
+        expected = key.compute_loss(student, X, y)
         expect_close(f"loss on {len(y)} examples", got, expected, rtol=1e-5,
                      hint="The mean over examples of (net(X) - y)**2.")
         if not all(torch.equal(p.detach(), b) for p, b in zip(student.parameters(), before)):

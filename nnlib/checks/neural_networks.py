@@ -4,9 +4,12 @@ Adam and early stopping."""
 
 import numpy as np
 
-from nnlib import analysis, models
-from nnlib.checks import (beside, call, expect_close, expect_scalar, fail, passed, rng, small_number,
-                          swap_global, to_array)
+from nnlib import models
+from nnlib.checks import (answer_key, beside, call, expect_close, expect_scalar, fail, passed, rng, small_number,
+                          stepper, swap_global, to_array)
+
+
+key = answer_key("neural_networks")
 
 
 # ---- count_parameters --------------------------------------------------------------------------
@@ -62,7 +65,7 @@ def grade_count_parameters(count_parameters):
     for sizes in cases:
         sizes = [int(s) for s in sizes]
         got = _counts(f"count_parameters({sizes})", call("count_parameters", count_parameters, list(sizes)))
-        expected = models.count_parameters(sizes)
+        expected = key.count_parameters(sizes)
         assert expected == _torch_counts(sizes)
         expect_close(f"(n_weights, n_biases) of a dense net with layers {sizes}", list(got), list(expected),
                      hint="Each pair of consecutive layers is fully connected; every node except the inputs "
@@ -90,11 +93,6 @@ def _plain(name):
     return {"sigmoid": _plain_sigmoid, "tanh": _plain_tanh, "relu": _plain_relu}[name]
 
 
-_REFERENCE = {
-    "sigmoid": models.sigmoid, "sigmoid_derivative": models.sigmoid_derivative,
-    "tanh": models.tanh, "tanh_derivative": models.tanh_derivative,
-    "relu": models.relu, "relu_derivative": models.relu_derivative,
-}
 
 _HINTS = {
     "sigmoid": "sigmoid(z) = 1 / (1 + exp(-z)), applied to every element.",
@@ -162,7 +160,7 @@ def grade_activation(fn, name):
     for shape in ((11,), (4, 6), (2, 3, 5)):
         z = r.normal(scale=4.0, size=shape)
         expect_close(f"{name} of a random array of shape {shape}", _elementwise(name, fn, z),
-                     _REFERENCE[name](z), rtol=1e-6, atol=1e-9, hint=_HINTS[name])
+                     getattr(key, name)(z), rtol=1e-6, atol=1e-9, hint=_HINTS[name])
     passed(f"{name} matches the reference on random arrays")
 
 
@@ -195,7 +193,7 @@ def grade_derivative(fn, name):
             z = r.normal(scale=3.0, size=shape)
             z[np.abs(z) < 1e-3] = 0.5
             expect_close(f"{name} of a random array of shape {shape}", _elementwise(name, fn, z),
-                         _REFERENCE[name](z), rtol=1e-6, atol=1e-9, hint=_HINTS[name])
+                         getattr(key, name)(z), rtol=1e-6, atol=1e-9, hint=_HINTS[name])
         if base == "relu":
             at0 = _elementwise(name, fn, np.zeros(3))
             if np.any(at0 < 0) or np.any(at0 > 1):
@@ -326,17 +324,31 @@ def grade_init(init, name):
 
 # ---- Adam ---------------------------------------------------------------------------------------------
 
-def _problem(seed, shapes=((3, 4), (4,), (2,))):
-    import torch
+class _Loss:
+    """A smooth loss of three float64 tensors of shapes (3, 4), (4,) and (2,), made from `seed`:
+    loss(params) -> scalar tensor; the same seed gives the same loss wherever it is made."""
 
-    r = torch.Generator().manual_seed(seed)
-    params = [torch.randn(s, generator=r, dtype=torch.float64) for s in shapes]
-    targets = [torch.randn(s, generator=r, dtype=torch.float64) for s in shapes]
-    scales = [torch.rand(s, generator=r, dtype=torch.float64) * 3 + 0.5 for s in shapes]
+    def __init__(self, seed):
+        import torch
 
-    def loss_fn(ps):
-        return sum(((c * (p - t)) ** 2).sum() + 0.3 * torch.sin(p).sum() for p, t, c in zip(ps, targets, scales))
-    return params, loss_fn
+        r = torch.Generator().manual_seed(seed)
+        shapes = ((3, 4), (4,), (2,))
+        self.start = [torch.randn(s, generator=r, dtype=torch.float64) for s in shapes]
+        self.targets = [torch.randn(s, generator=r, dtype=torch.float64) for s in shapes]
+        self.scales = [torch.rand(s, generator=r, dtype=torch.float64) * 3 + 0.5 for s in shapes]
+        self.seed = seed
+
+    def __call__(self, params):
+        import torch
+
+        return sum(((c * (p - t)) ** 2).sum() + 0.3 * torch.sin(p).sum()
+                   for p, t, c in zip(params, self.targets, self.scales))
+
+
+def _problem(seed):
+    """(initial parameters, loss) of the _Loss made from `seed`."""
+    loss = _Loss(seed)
+    return [p.clone() for p in loss.start], loss
 
 
 def _leaves(params):
@@ -351,9 +363,10 @@ def _run_adam(adam_update, params, loss_fn, n_steps, **hyper):
     grad_m = [torch.zeros_like(p) for p in params]
     grad_v = [torch.zeros_like(p) for p in params]
     records = []
+    update = stepper(adam_update, _Loss, loss_fn.seed)
     for step in range(1, n_steps + 1):
         ids = [id(p) for p in params]
-        call("adam_update", adam_update, loss_fn(params), params, grad_m, grad_v, step, **hyper)
+        call("adam_update", update, params, grad_m, grad_v, step, **hyper)
         if [id(p) for p in params] != ids:
             fail("adam_update replaced tensors in `params`; update them in place (p -= ... under torch.no_grad())")
         for m, p in zip(grad_m + grad_v, params + params):

@@ -6,8 +6,10 @@ import random
 import numpy as np
 import torch
 
-from nnlib import analysis, data, models, optim
-from nnlib.checks import call, expect_close, fail, passed
+from nnlib import analysis, data
+from nnlib.checks import answer_key, call, expect_close, fail, is_remote, passed, stepper
+
+key = answer_key("optimization")
 
 BONUS_THRESHOLDS = {"digits": (0.93, 0.97), "mnist": (0.95, 0.98)}   # test accuracy for 1 and 2 points
 
@@ -107,19 +109,28 @@ def grade_sample_minibatch(fn):
 
 # ---- momentum and RMSprop: shared machinery ----------------------------------------------------
 
-def _problem(seed):
-    """A small smooth, non-quadratic loss of a (3, 4) weight and a (3,) bias, in float64."""
-    g = torch.Generator().manual_seed(seed)
-    W0 = torch.randn(3, 4, generator=g, dtype=torch.float64)
-    b0 = torch.randn(3, generator=g, dtype=torch.float64)
-    x = torch.randn(8, 4, generator=g, dtype=torch.float64)
-    t = torch.randn(8, 3, generator=g, dtype=torch.float64)
+class _Loss:
+    """A small smooth, non-quadratic loss of a (3, 4) weight and a (3,) bias, in float64, made
+    from `seed`: loss(params) -> scalar tensor. The same seed gives the same loss wherever it is
+    made (here, or in the grading kernel next to the student's update)."""
 
-    def loss_fn(params):
+    def __init__(self, seed):
+        g = torch.Generator().manual_seed(seed)
+        self.seed = seed
+        self.start = [torch.randn(3, 4, generator=g, dtype=torch.float64),
+                      torch.randn(3, generator=g, dtype=torch.float64)]
+        self.x = torch.randn(8, 4, generator=g, dtype=torch.float64)
+        self.t = torch.randn(8, 3, generator=g, dtype=torch.float64)
+
+    def __call__(self, params):
         W, b = params
-        return torch.mean((torch.tanh(x @ W.T + b) - t) ** 2) + 0.05 * torch.sum(W ** 2)
+        return torch.mean((torch.tanh(self.x @ W.T + b) - self.t) ** 2) + 0.05 * torch.sum(W ** 2)
 
-    return [W0, b0], loss_fn
+
+def _problem(seed):
+    """(initial [W (3, 4), b (3,)], loss) of the _Loss made from `seed`."""
+    loss = _Loss(seed)
+    return [p.clone() for p in loss.start], loss
 
 
 def _run(update, what, params0, loss_fn, state0, n_steps, kwargs, stale_grads=True, student=True):
@@ -129,16 +140,16 @@ def _run(update, what, params0, loss_fn, state0, n_steps, kwargs, stale_grads=Tr
     __tracebackhide__ = True
     params = [p.clone().requires_grad_(True) for p in params0]
     state = [s.clone() for s in state0]
+    step = stepper(update, _Loss, loss_fn.seed) if student else None
     history = []
     for step in range(n_steps):
         if stale_grads:
             for p in params:
                 p.grad = torch.full_like(p, 3.0)
-        loss = loss_fn(params)
         if student:
-            call(what, update, loss, list(params), list(state), **kwargs)
+            call(what, step, list(params), list(state), **kwargs)
         else:
-            update(loss, list(params), list(state), **kwargs)
+            update(loss_fn(params), list(params), list(state), **kwargs)
         for i, p in enumerate(params):
             if not (torch.is_tensor(p) and p.is_leaf and p.requires_grad):
                 fail(f"after step {step + 1} parameter {i} is no longer a leaf tensor that requires grad: "
@@ -240,7 +251,7 @@ def grade_momentum(momentum_update):
         g = torch.Generator().manual_seed(seed + 100)
         vel0 = [0.1 * torch.randn(p.shape, generator=g, dtype=p.dtype) for p in params0]
         got = _run(momentum_update, "momentum_update", params0, loss_fn, vel0, steps, kw)
-        expected = _run(optim.momentum_update, "reference", params0, loss_fn, vel0, steps, kw, student=False)
+        expected = _run(key.momentum_update, "reference", params0, loss_fn, vel0, steps, kw, student=False)
         _compare(f"momentum_update with {kw or 'default lr and beta'}", got, expected, "velocity",
                  hint="v <- -lr * grad + beta * v, then w <- w + v, on gradients of THIS loss only.")
     # torch.optim.SGD keeps b <- beta * b + grad and steps w <- w - lr * b: from zero, v = -lr * b.
@@ -276,7 +287,7 @@ def grade_rmsprop(rmsprop_update):
         g = torch.Generator().manual_seed(seed + 100)
         sq0 = [0.01 * torch.rand(p.shape, generator=g, dtype=p.dtype) for p in params0]
         got = _run(rmsprop_update, "rmsprop_update", params0, loss_fn, sq0, steps, kw)
-        expected = _run(optim.rmsprop_update, "reference", params0, loss_fn, sq0, steps, kw, student=False)
+        expected = _run(key.rmsprop_update, "reference", params0, loss_fn, sq0, steps, kw, student=False)
         _compare(f"rmsprop_update with {kw or 'default lr, alpha and epsilon'}", got, expected, "squared-gradient average",
                  rtol=1e-5, atol=1e-9,
                  hint="v <- alpha * v + (1 - alpha) * grad**2, then w <- w - lr * grad / sqrt(v + epsilon).")
@@ -299,7 +310,8 @@ def _accuracy(my_model, dataset_name, X, y):
     __tracebackhide__ = True
     if dataset_name not in BONUS_THRESHOLDS:
         fail(f"unknown data set {dataset_name!r}: expected one of {sorted(BONUS_THRESHOLDS)}")
-    if not isinstance(my_model, torch.nn.Module):
+    if not (isinstance(my_model, torch.nn.Module)
+            or is_remote(my_model) and my_model.judge_isinstance("torch.nn:Module")):
         fail(f"my_model should be a torch model (nn.Module), got {type(my_model).__name__}")
     out = call("my_model", my_model, X[:2])
     if not (torch.is_tensor(out) and tuple(out.shape) == (2, 10)):

@@ -26,6 +26,8 @@ Requests (a JSON object, `op` and its fields; `h`: a handle number; trees in wir
     {"op": "iter", "h": h} / {"op": "len", "h": h}
     {"op": "isinstance", "h": h, "path": "module:name"}
     {"op": "release"}                            forget every handle
+    {"op": "enter", "seed": n} / {"op": "leave"}  around one test: the random states of random,
+                                                 numpy and torch saved and seeded with n; put back
 Answers: {"ok": tree}, {"raised": [exception type name, message]} when the student's code raised,
 or {"refused": message} for a request this agent cannot carry out.
 """
@@ -40,6 +42,41 @@ MIME = "application/x-nnlib-judge"
 
 _HANDLES = {}
 _SWAPS = {}
+_RNG = []
+
+
+def _random_states():
+    import random
+    import sys
+
+    states = {"random": random.getstate()}
+    if "numpy" in sys.modules:
+        states["numpy"] = sys.modules["numpy"].random.get_state()
+    if "torch" in sys.modules:
+        states["torch"] = sys.modules["torch"].random.get_rng_state()
+    return states
+
+
+def _set_random_states(states):
+    import random
+    import sys
+
+    random.setstate(states["random"])
+    if "numpy" in states:
+        sys.modules["numpy"].random.set_state(states["numpy"])
+    if "torch" in states:
+        sys.modules["torch"].random.set_rng_state(states["torch"])
+
+
+def _seed_all(seed):
+    import random
+    import sys
+
+    random.seed(seed)
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed(seed)
+    if "torch" in sys.modules:
+        sys.modules["torch"].manual_seed(seed)
 
 
 def _handle(obj):
@@ -68,10 +105,10 @@ def _namespace():
     return get_ipython().user_ns
 
 
-def _lookup(path):
+def _lookup(path, prefixes=("nnlib.",)):
     module, _, name = path.partition(":")
-    if not module.startswith("nnlib."):
-        raise wire.WireError(f"{path} is not one of nnlib's objects")
+    if not module.startswith(prefixes):
+        raise wire.WireError(f"{path} is not one of the objects the judge may name")
     obj = importlib.import_module(module)
     for part in name.split("."):
         obj = getattr(obj, part)
@@ -120,6 +157,14 @@ def _run(request):
     if op == "release":
         _HANDLES.clear()
         return None
+    if op == "enter":
+        _RNG.append(_random_states())
+        _seed_all(int(_field(request, "seed")))
+        return None
+    if op == "leave":
+        if _RNG:
+            _set_random_states(_RNG.pop())
+        return None
     if op == "new":
         factory = _lookup(_field(request, "path"))
         return _encode(factory(*_decode(_field(request, "args")), **_decode(_field(request, "kwargs"))))
@@ -150,7 +195,7 @@ def _run(request):
     if op == "len":
         return len(target)
     if op == "isinstance":
-        return isinstance(target, _lookup(_field(request, "path")))
+        return isinstance(target, _lookup(_field(request, "path"), ("nnlib.", "torch.")))
     if op == "swap":
         namespace = getattr(target, "__globals__", None)
         if not isinstance(namespace, dict):

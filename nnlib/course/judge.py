@@ -35,6 +35,7 @@ from nnlib.course import agent, wire
 
 BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 GLOBALS = object()   # stands for `globals()` in a hidden call
+SEED = 0             # random states of the kernel and the judge at the start of every test
 REMOTE_MARK = "__judge_remote__"
 
 
@@ -225,6 +226,8 @@ def _write_back(original, new, replaced=frozenset(), path=()):
                 original.copy_(new)
             else:
                 original.data = new.data
+        if original.is_leaf:
+            original.grad = None if new.grad is None else new.grad.clone()
         return
     if isinstance(original, np.ndarray) and isinstance(new, np.ndarray):
         if original.shape == new.shape and original.flags.writeable:
@@ -440,6 +443,7 @@ def decide(client, cell, index, assignment, timeout=None):
         plan.append((function, args))
     printed = io.StringIO()
     try:
+        link.request(op="enter", seed=SEED)
         with contextlib.redirect_stdout(printed), _judge_rng():
             missing = [v for v in values.values() if isinstance(v, _Missing)]
             if missing:
@@ -458,9 +462,10 @@ def decide(client, cell, index, assignment, timeout=None):
                           printed=printed.getvalue(), kind=type(exc).__name__)
     else:
         verdict = Verdict(True, None if score is None else float(score), printed=printed.getvalue())
-    link.budget = link.used + 10  # forgetting the handles is not the student's time
+    link.budget = link.used + 10  # tidying up is not the student's time
     with contextlib.suppress(JudgeFault, JudgeTimeout):
         link.request(op="release")
+        link.request(op="leave")
     return verdict
 
 
@@ -486,9 +491,9 @@ def _judge_rng():
     import torch
 
     state = random.getstate(), np.random.get_state(), torch.random.get_rng_state()
-    random.seed(0)
-    np.random.seed(0)
-    torch.manual_seed(0)
+    random.seed(SEED)
+    np.random.seed(SEED)
+    torch.manual_seed(SEED)
     try:
         yield
     finally:

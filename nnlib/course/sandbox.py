@@ -4,6 +4,8 @@ Each grading worker starts its kernel fork server (nnlib.course.forkserver) insi
 (`bwrap`) sandbox built by `command`:
 
     /usr /bin /lib* /etc, Python's prefixes, nnlib's package   read-only, nothing else of the host
+    nnlib/answers (the answer key)                             replaced by nnlib/course/sealed, whose
+                                                               import fails saying why
     /tmp, /dev/shm                                             private tmpfs of `disk_mb` MiB each, the
                                                                only writable places, emptied between
                                                                two submissions
@@ -100,6 +102,13 @@ def _mount_args(roots):
     return args
 
 
+def _seal_answer_key():
+    """bwrap arguments that put nnlib/course/sealed where the answer key (nnlib/answers) is."""
+    import nnlib
+    package = Path(nnlib.__file__).resolve().parent
+    return ["--ro-bind", str(package / "course" / "sealed"), str(package / "answers")]
+
+
 def command(inner, limits, info_fd=None):
     """The bwrap command line that runs `inner` (argv) as PID 1 of a new sandbox.
 
@@ -117,6 +126,7 @@ def command(inner, limits, info_fd=None):
              "--size", size, "--perms", "1777", "--tmpfs", "/tmp",
              "--size", size, "--perms", "1777", "--tmpfs", "/dev/shm"]   # POSIX shared memory, semaphores
     argv += _mount_args(_readable_roots())
+    argv += _seal_answer_key()
     argv += ["--chdir", "/tmp"]
     if info_fd is not None:
         argv += ["--info-fd", str(info_fd)]

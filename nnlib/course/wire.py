@@ -14,7 +14,9 @@ Tree nodes: JSON null/bool/int/str as themselves; everything else a one-key dict
     {"l": [...]}, {"t": [...]}              list, tuple
     {"d": [[key, value], ...]}              dict (any data keys)
     {"a": [dtype, shape, base64]}           numpy array (numeric or bool dtypes only)
-    {"T": [dtype, shape, base64, grad, param]}  torch tensor (grad: requires_grad; param: nn.Parameter)
+    {"T": [dtype, shape, base64, requires_grad, param, leaf, grad]}  torch tensor (param: an
+                                            nn.Parameter; leaf: False for a result of recorded
+                                            operations; grad: its .grad as a "T" node, or null)
     {"m": [layer, kwargs, training, [[name, tensor], ...], [[name, module], ...]]}  torch module:
                                             a torch.nn layer of LAYERS by its constructor arguments,
                                             or a module class of nnlib ("nnlib.models:LNNet") by its
@@ -102,8 +104,10 @@ class _Encoder:
             t = obj.detach().contiguous()
             name = str(t.dtype).replace("torch.", "")
             data = t.view(_torch_if_loaded().int16) if name == "bfloat16" else t
+            grad = obj.grad if obj.is_leaf else None
             return {"T": [name, list(t.shape), _b64(data.numpy().tobytes()), bool(obj.requires_grad),
-                          isinstance(obj, _torch_if_loaded().nn.Parameter)]}
+                          isinstance(obj, _torch_if_loaded().nn.Parameter), bool(obj.is_leaf),
+                          None if grad is None else self(grad)]}
         if _is_torch(obj, "Module") and (_is_layer(type(obj)) or _is_course_module(type(obj))):
             self._remember(obj)
             return {"m": self._module(obj)}
@@ -226,7 +230,7 @@ class _Decoder:
                 self.seen.append(arr)
             return arr
         if kind == "T":
-            return self._tensor(body)
+            return self._tensor(body, depth)
         if kind == "m":
             slot = len(self.seen)
             self.seen.append(None)
@@ -240,9 +244,9 @@ class _Decoder:
             return self.resolve(ident, body[1])
         raise WireError(f"unknown node kind {kind!r}")
 
-    def _tensor(self, body):
+    def _tensor(self, body, depth):
         import torch
-        name, shape, text, grad, param = body
+        name, shape, text, grad, param, leaf, grad_value = body
         if name not in TORCH_DTYPES:
             raise WireError(f"tensor type {name!r} is not allowed")
         arr = self._buffer(text, "int16" if name == "bfloat16" else name, shape)
@@ -253,7 +257,14 @@ class _Decoder:
             t = torch.nn.Parameter(t, requires_grad=bool(grad))
         elif grad and t.is_floating_point():
             t.requires_grad_(True)
+            if not leaf:   # a result of autograd-recorded operations: one again here
+                t = t * 1
         self.seen.append(t)
+        if grad_value is not None:
+            value = self(grad_value, depth + 1)
+            if not torch.is_tensor(value) or value.shape != t.shape or not t.is_leaf:
+                raise WireError("a tensor's .grad does not match it")
+            t.grad = value.detach()
         return t
 
     def _module(self, body, depth):
