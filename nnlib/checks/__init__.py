@@ -133,8 +133,8 @@ def forbid_reference(what):
     finally:
         sys.setprofile(previous)
     if called:
-        fail(f"{what} calls nnlib's reference implementation ({called[0]}). "
-             "Write the computation yourself: the reference is the answer key, not a helper.")
+        fail(f"{what} calls the course's answer key ({called[0]}). "
+             "Write the computation yourself: the answer key is what it is graded against, not a helper.")
 
 
 def call(what, fn, *args, **kwargs):

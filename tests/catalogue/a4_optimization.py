@@ -48,9 +48,9 @@ ANSWERS = [
           _PREP + "for par, vel in zip(params, grad_vel):\n    vel.data = -lr * par.grad.data + beta * vel.data\n"
                   "    par += vel",
           message="raised RuntimeError"),
-    Wrong("momentum_update", "calls the reference",
-          "from nnlib import optim\noptim.momentum_update(loss, params, grad_vel, lr=lr, beta=beta)",
-          message="reference implementation"),
+    Wrong("momentum_update", "calls the answer key",
+          "from nnlib.answers import optimization as key\nkey.momentum_update(loss, params, grad_vel, lr=lr, beta=beta)",
+          message="answer key"),
     Right("momentum_update", ".data, as in the course",
           _PREP + "for par, vel in zip(params, grad_vel):\n    vel.data = -lr * par.grad.data + beta * vel.data\n"
                   "    par.data += vel.data"),
