@@ -21,9 +21,6 @@ c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
 c.CourseDirectory.solution_directory = "solutions"
-# formgrader's Release buttons (assignments, feedback) copy into the course's own exchange folder
-# instead of the system-wide /srv/nbgrader/exchange.
-c.Exchange.root = os.path.join(c.CourseDirectory.root, "exchange")
 
 # Student code: each cell gets at most this many seconds, then it is interrupted (an error output)
 # and the notebook goes on.

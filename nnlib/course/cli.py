@@ -80,10 +80,14 @@ def _export(args):
 
 def _feedback(args):
     """Feedback again from the class gradebook (after manual grading): nbgrader's generate_feedback."""
-    from nnlib.course.build import nbgrader_api
-    from nnlib.course.config import assignments
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    from nnlib.course.config import assignments, load_config
     out, url, _ = _out_and_db(args)
-    api = nbgrader_api(args.root, url, root=str(out), source_directory=str(Path(args.root) / "source"))
+    config = load_config(args.root, db_url=url, source_directory=str(Path(args.root) / "source"))
+    config.CourseDirectory.root = str(out)
+    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
     failed = 0
     for a in args.assignments or assignments(args.root):
         if not (out / "autograded").is_dir() or not any((out / "autograded").glob(f"*/{a}")):

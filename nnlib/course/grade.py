@@ -542,6 +542,7 @@ def write_out_config(root, out, db_url=None):
                              source=str(Path(root) / "source"), release=str(Path(root) / "release"),
                              solutions=str(Path(root) / "solutions"),
                              db_url=repr(db_url) if db_url else shown)
+    (out / "exchange").mkdir(exist_ok=True)
     _write_atomically(out / "nbgrader_config.py", text)
 
 
