@@ -9,7 +9,9 @@ graded as every other one is (intake, repair, the sandbox, the limits), never by
 in the server's own process. Generate Feedback and Release work as nbgrader has them, on DIR.
 """
 
+import asyncio
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,15 +21,21 @@ from nbgrader.server_extensions.formgrader import apihandlers, handlers
 from nbgrader.server_extensions.formgrader.formgrader import FormgradeExtension
 from tornado import web
 
-from nnlib.course.config import find_root
-
 AUTOGRADE = r"/formgrader/api/submission/([^/]+)/([^/]+)/autograde"
 
 
-def regrade(assignment, student, out, root=None):
+def course_root(coursedir):
+    """The course whose output folder `coursedir` (nbgrader's CourseDirectory) is: Path.
+
+    In an output folder, <out>/nbgrader_config.py gives source/ as an absolute path in the course.
+    """
+    source = Path(coursedir.source_directory)
+    return source.parent if source.is_absolute() else Path(coursedir.root)
+
+
+def regrade(assignment, student, out, root):
     """Grade one submission again with `course grade` (a separate process): nbgrader's result
     dict ({"success", "log", "error"}), as formgrader's Autograde button expects."""
-    root = root or find_root(out)
     argv = [sys.executable, "-m", "nnlib.course.cli", "--root", str(root), "grade", assignment,
             "--student", student, "--submitted", str(Path(out) / "submitted"), "--out", str(out),
             "--force", "--quiet"]
@@ -44,8 +52,11 @@ class CourseAutogradeHandler(apihandlers.BaseApiHandler):
     @web.authenticated
     @apihandlers.check_xsrf
     @apihandlers.check_notebook_dir
-    def post(self, assignment_id, student_id):
-        self.write(json.dumps(regrade(assignment_id, student_id, Path(self.coursedir.root))))
+    async def post(self, assignment_id, student_id):
+        # in a thread: grading takes seconds to minutes, the server keeps answering meanwhile
+        result = await asyncio.to_thread(regrade, assignment_id, student_id, Path(self.coursedir.root),
+                                         course_root(self.coursedir))
+        self.write(json.dumps(result))
 
 
 def _jupyter_server_extension_points():
@@ -72,7 +83,9 @@ def launch(out, port=None, open_browser=True):
     """Run JupyterLab in `out` (Path) with this formgrader; returns its exit status."""
     extensions = {"nbgrader.server_extensions.formgrader": False, "nnlib.course.formgrader": True}
     argv = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={out}",
-            f"--ServerApp.jpserver_extensions={json.dumps(extensions)}"]
+            *(f"--ServerApp.jpserver_extensions={name}={on}" for name, on in extensions.items())]
+    if os.geteuid() == 0:   # course grade's sandbox needs root: so does the Autograde it runs
+        argv.append("--allow-root")
     if port:
         argv.append(f"--ServerApp.port={port}")
     if not open_browser:
