@@ -9,7 +9,7 @@ from nbgrader.preprocessors import (
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 
 from nnlib.course.preprocessors import (
-    GuardedExecute, NamedClearSolutions, NormalizeOutputs, ShortenFeedback, StripHiddenTests)
+    GuardedExecute, NamedClearSolutions, NormalizeOutputs, OfflineMath, ShortenFeedback, StripHiddenTests)
 
 c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
 
@@ -53,6 +53,9 @@ c.Autograde.autograde_preprocessors = [
     AssignLatePenalties, CheckCellMetadata,
 ]
 c.GenerateFeedback.preprocessors = [GetGrades, ShortenFeedback, CSSHTMLHeaderPreprocessor]
+# Every HTML page made from a notebook (the feedback files, formgrader's grading pages) carries
+# its formulas as MathML, which browsers draw offline; MathJax from a CDN is not needed.
+c.HTMLExporter.preprocessors = [OfflineMath]
 
 # A warning printed on stderr inside a test cell would make nbgrader score the cell zero.
 # Warnings are library noise, not a wrong answer: drop stderr chunks that are only warnings.

@@ -1,4 +1,4 @@
-"""The `course` command: build, grade, demo, catalogue."""
+"""The `course` command: build, grade, export, feedback, formgrader, demo, catalogue."""
 
 import argparse
 import os
@@ -40,7 +40,7 @@ def _grade(args):
                     args.timeout, args.force, progress=not args.quiet, budget=args.budget,
                     memory_mb=args.memory_mb, fork_server=not args.no_fork_server,
                     sandboxed=not args.no_sandbox, disk_mb=args.disk_mb, collected=collected,
-                    cluster=args.cluster, db_url=args.db)
+                    cluster=args.cluster, db_url=args.db, students=args.student)
     print(table(results))
     for line in collected.not_collected if collected else ():
         print(f"NOT COLLECTED: {line}")
@@ -55,6 +55,60 @@ def _grade(args):
     print(f"grades: {out / 'grades.csv'}   report: {out / 'report.html'}   feedback: {out / 'feedback'}   "
           f"gradebook: {shown_url(args.db) if args.db else out / 'gradebook.db'}")
     return 0
+
+
+def _out_and_db(args):
+    """The output folder (Path) and the class gradebook's URL (str) of export/feedback/formgrader."""
+    from nnlib.course.config import load_config
+    out = Path(args.out or args.root).resolve()
+    url = args.db or f"sqlite:///{out / 'gradebook.db'}"
+    if not args.db and not (out / "gradebook.db").is_file():
+        raise SystemExit(f"no class gradebook at {out / 'gradebook.db'}: run `course grade --out {out}` first "
+                         "(or give --db URL)")
+    return out, url, load_config(args.root).CourseDirectory.course_id
+
+
+def _export(args):
+    from nnlib.course import export
+    from nnlib.course.grade import shown_url
+    out, url, course_id = _out_and_db(args)
+    dest = Path(args.to or out / "grades.csv")
+    n = export.write(dest, url, course_id, out, assignments=args.assignments or None)
+    print(f"{n} submission(s) from {shown_url(url)} written to {dest}")
+    return 0
+
+
+def _feedback(args):
+    """Feedback again from the class gradebook (after manual grading): nbgrader's generate_feedback."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    from nnlib.course.config import assignments, load_config
+    out, url, _ = _out_and_db(args)
+    config = load_config(args.root, db_url=url, source_directory=str(Path(args.root) / "source"))
+    config.CourseDirectory.root = str(out)
+    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    failed = 0
+    for a in args.assignments or assignments(args.root):
+        if not (out / "autograded").is_dir() or not any((out / "autograded").glob(f"*/{a}")):
+            continue
+        done = api.generate_feedback(a, args.student) if args.student else api.generate_feedback(a)
+        if not done["success"]:
+            failed += 1
+            print(f"feedback of {a} failed:\n{done.get('log', '')}\n{done.get('error', '')}")
+        else:
+            print(f"feedback of {a} written to {out / 'feedback'}")
+    return 1 if failed else 0
+
+
+def _formgrader(args):
+    from nnlib.course import formgrader
+    from nnlib.course.grade import write_out_config
+    out = Path(args.out or args.root).resolve()
+    if not (out / "gradebook.db").is_file() and not args.db:
+        raise SystemExit(f"no class gradebook at {out / 'gradebook.db'}: run `course grade --out {out}` first")
+    write_out_config(args.root, out, args.db)
+    return formgrader.launch(out, args.port, open_browser=not args.no_browser)
 
 
 def _demo(args):
@@ -124,8 +178,26 @@ def main(argv=None):
             p.add_argument("--db", default=None, metavar="URL",
                            help="the class gradebook's SQLAlchemy URL, e.g. postgresql://user@host/course "
                                 "(default: <out>/gradebook.db)")
+            p.add_argument("--student", action="append", default=None, metavar="ID",
+                           help="grade only this student (repeat for more)")
         else:
             p.set_defaults(timeout=60)   # a3's graded cells train the course's full epochs (up to ~17 s)
+        p.set_defaults(func=func)
+    for name, func, text in (
+            ("export", _export, "write one CSV of the class gradebook: every submission, manual grades, pending answers"),
+            ("feedback", _feedback, "generate feedback again from the class gradebook (after manual grading)"),
+            ("formgrader", _formgrader, "open nbgrader's formgrader on the output folder (Autograde sandboxed)")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("assignments", nargs="*") if name != "formgrader" else None
+        p.add_argument("--out", default=None, help="output folder of course grade (default: the course root)")
+        p.add_argument("--db", default=None, metavar="URL", help="the class gradebook's URL (default: <out>/gradebook.db)")
+        if name == "export":
+            p.add_argument("--to", default=None, help="CSV file to write (default: <out>/grades.csv)")
+        if name == "feedback":
+            p.add_argument("--student", default=None, metavar="ID", help="only this student")
+        if name == "formgrader":
+            p.add_argument("--port", type=int, default=None)
+            p.add_argument("--no-browser", action="store_true")
         p.set_defaults(func=func)
     p = sub.add_parser("catalogue", help="run the wrong-answer catalogues in a shared kernel")
     p.add_argument("assignments", nargs="*")

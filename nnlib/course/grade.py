@@ -17,7 +17,6 @@ broken, a cell timed out...), or ungradable, with the reasons. One bad submissio
 the others.
 """
 
-import csv
 import fcntl
 import hashlib
 import json
@@ -36,7 +35,7 @@ from sqlalchemy.exc import SAWarning
 from tqdm.auto import tqdm
 
 from nnlib.course import build as build_mod
-from nnlib.course import intake, pool, sandbox, signing
+from nnlib.course import export, intake, pool, sandbox, signing
 from nnlib.course.config import assignments as list_assignments
 from nnlib.course.config import load_config, notebooks
 from nnlib.course.report import write_report
@@ -67,6 +66,12 @@ class Result:
     @property
     def auto_max(self):
         return sum(m for _, m, by_hand in self.scores.values() if not by_hand)
+
+    @property
+    def score_so_far(self):
+        """Every grade cell's score, written answers waiting for a person counting nothing yet
+        (formgrader's and the feedback's total before anyone grades by hand)."""
+        return sum(s for key, (s, _, by_hand) in self.scores.items() if not by_hand or key in self.unanswered)
 
     @property
     def manual_pending(self):
@@ -303,21 +308,50 @@ def _stored(out, job, fingerprint, key, log=print):
     return result if result.fingerprint == fingerprint else None
 
 
-def _record(central_url, course_id, results):
+def _recorded_path(out, db_url):
+    """File (in <out>/.grading) holding the fingerprint of each submission last written into the
+    class gradebook at `db_url` (None: SQLite <out>/gradebook.db): what a person graded is of that."""
+    return out / ".grading" / _stamps_name(db_url).replace("gradebook-sources", "gradebook-recorded")
+
+
+def _add_student(gb, student):
+    """The gradebook's student `student`, added if new; named by id until a person names them."""
+    from nbgrader.api import MissingEntry
+    try:
+        found = gb.find_student(student)
+    except MissingEntry:
+        return gb.add_student(student, last_name=student, first_name="")
+    if found.last_name is None and found.first_name is None:   # added by nbgrader without a name
+        found.last_name, found.first_name = student, ""
+    return found
+
+
+def _record(central_url, course_id, results, recorded):
     """Write the results into the class gradebook at `central_url` (str), in one session (zeros for
-    what could not be graded)."""
+    what could not be graded).
+
+    What a person did there stays: manual scores and comments are never written. recorded:
+    {"assignment/student": fingerprint} of what the gradebook holds (updated here): a submission
+    whose fingerprint is unchanged keeps each grade's needs-manual-grade state; a changed one
+    (new work) that a person had graded is flagged for them to look again, their score kept.
+    """
     with warnings.catch_warnings(), Gradebook(central_url, course_id) as gb:
         warnings.simplefilter("ignore", SAWarning)  # nbgrader's own session handling; harmless
         for result in results:
-            gb.update_or_create_student(result.student)
+            _add_student(gb, result.student)
             submission = gb.update_or_create_submission(result.assignment, result.student)
+            changed = recorded.get(f"{result.assignment}/{result.student}") != result.fingerprint
             for nb in submission.notebooks:
                 for grade in nb.grades:
                     key = f"{nb.name}/{grade.name}"
                     score, _, by_hand = result.scores.get(key, [0.0, 0.0, False])
                     pending = by_hand and key not in result.unanswered and result.status != UNGRADABLE
                     grade.auto_score = None if pending else score
-                    grade.needs_manual_grade = pending
+                    if grade.manual_score is None:
+                        grade.needs_manual_grade = pending
+                    elif changed:
+                        grade.needs_manual_grade = True
+            recorded[f"{result.assignment}/{result.student}"] = result.fingerprint
         gb.db.commit()
 
 
@@ -352,7 +386,7 @@ def require_sandbox(sandboxed):
 
 def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=None,
           force=False, progress=True, log=print, budget=900, memory_mb=3072, fork_server=True,
-          sandboxed=True, disk_mb=512, collected=None, cluster=None, db_url=None):
+          sandboxed=True, disk_mb=512, collected=None, cluster=None, db_url=None, students=None):
     """Grade all submissions; returns [Result] sorted by assignment and student.
 
     workers: processes grading in parallel; timeout: seconds per cell (None: nbgrader_config.py);
@@ -366,7 +400,12 @@ def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=N
     in the report;
     cluster: address of a Dask scheduler (tcp://host:8786) whose workers grade instead of a
     local pool (`workers` is then unused; see nnlib.course.cluster);
-    db_url: SQLAlchemy URL of the class gradebook (postgresql://...); None: <out>/gradebook.db.
+    db_url: SQLAlchemy URL of the class gradebook (postgresql://...); None: <out>/gradebook.db;
+    students: grade only these student ids (None: everyone under `submitted`).
+
+    Each submission is kept as submitted in <out>/submitted/<student>/<assignment>/ (nbgrader's
+    layout, what formgrader lists), grades.csv and report.html cover every assignment in the
+    class gradebook, and <out>/nbgrader_config.py lets nbgrader and formgrader run in `out`.
     """
     require_sandbox(sandboxed)
     if not sandboxed:
@@ -381,10 +420,15 @@ def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=N
     jobs = intake.find_jobs(submitted, {a: notebooks(root, a) for a in assignments})
     if collected:
         jobs = collected.add_to(jobs, submitted)
+    if students is not None:
+        jobs = [j for j in jobs if j.student in set(students)]
     if not jobs:
         log(f"no submissions of {assignments} under {submitted}")
     course_id = load_config(root).CourseDirectory.course_id
     out.mkdir(parents=True, exist_ok=True)
+    for job in jobs:
+        _keep_submission(job, out)
+    write_out_config(root, out, db_url)
     templates = {a: _template_db(root, a, log) for a in sorted({j.assignment for j in jobs})}
     central = _central_gradebook(root, out, templates, db_url)
 
@@ -424,11 +468,82 @@ def grade(root, assignments=None, submitted=None, out=None, workers=1, timeout=N
             log(f"WARNING: the grader itself failed on {faults} submission(s) (see their reasons and "
                 f"{out / '.grading' / 'logs'}); they were not stored and are graded again next run")
     results.sort(key=lambda r: (r.assignment, r.student))
-    _record(central, course_id, results)
-    columns = [f"{a}/{key}" for a in templates for key in zeros[a]]
-    write_csv(out / "grades.csv", results, columns)
-    write_report(out / "report.html", results, collected.not_collected if collected else ())
+    recorded_path = _recorded_path(out, db_url)
+    recorded = json.loads(recorded_path.read_text()) if recorded_path.is_file() else {}
+    _record(central, course_id, results, recorded)
+    _write_atomically(recorded_path, json.dumps(recorded, indent=1, sort_keys=True))
+    write_outputs(out, central, course_id, results, collected.not_collected if collected else ())
     return results
+
+
+def write_outputs(out, url, course_id, results=(), not_collected=()):
+    """grades.csv and report.html of every submission in the class gradebook at `url` (str):
+    scores from the gradebook (manual grades included), statuses and reasons from `results`
+    ([Result] of this run) or else from the results stored in `out` (Path)."""
+    export.write(out / "grades.csv", url, course_id, out, results)
+    known = export.stored_results(out)
+    known.update({(r.assignment, r.student): r for r in results})
+    _, rows = export.read_gradebook(url, course_id)
+    everyone = [known[(row.assignment, row.student)] for row in rows
+                if isinstance(known.get((row.assignment, row.student)), Result)]
+    write_report(out / "report.html", everyone, not_collected, rows)
+
+
+def _keep_submission(job, out):
+    """Copy `job`'s folder, as submitted, to <out>/submitted/<student>/<assignment>/ (nbgrader's
+    layout), replacing what was there; links are left out. Nothing to do if it is already there."""
+    target = out / "submitted" / job.student / job.assignment
+    if target.resolve() == Path(job.folder).resolve():
+        return
+    if target.is_symlink() or target.is_file():
+        target.unlink()
+    elif target.exists():
+        shutil.rmtree(target)
+    if not Path(job.folder).is_dir():
+        target.mkdir(parents=True)
+        return
+    shutil.copytree(job.folder, target, symlinks=True,
+                    ignore=lambda folder, names: [n for n in names if (Path(folder) / n).is_symlink()])
+
+
+OUT_CONFIG = """\
+# Written by `course grade`: nbgrader and formgrader started in this folder grade the course at
+# {root!r} with this folder as their course directory (submitted/, autograded/, feedback/ and
+# the class gradebook). Written again by each run; edit the course's own nbgrader_config.py.
+import os
+
+c = get_config()  # noqa: F821
+load_subconfig({config!r})  # noqa: F821
+here = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.root = here
+c.CourseDirectory.source_directory = {source!r}
+c.CourseDirectory.release_directory = {release!r}
+c.CourseDirectory.solution_directory = {solutions!r}
+c.CourseDirectory.db_url = {db_url}
+# formgrader's Release buttons copy into this folder's exchange instead of /srv/nbgrader/exchange.
+c.Exchange.root = os.path.join(here, "exchange")
+"""
+
+
+def write_out_config(root, out, db_url=None):
+    """Write <out>/nbgrader_config.py (see OUT_CONFIG) unless `out` is the course root itself.
+
+    A gradebook URL with a password is not written: the file reads it from $COURSE_DB_URL.
+    """
+    if out.resolve() == Path(root).resolve():
+        return
+    shown = '"sqlite:///" + os.path.join(here, "gradebook.db")'
+    if db_url:
+        from sqlalchemy.engine import make_url
+        if make_url(db_url).password:
+            db_url = None
+            shown = '(os.environ.get("COURSE_DB_URL") or "the class gradebook\'s URL: set COURSE_DB_URL")'
+    text = OUT_CONFIG.format(root=str(root), config=str(Path(root) / "nbgrader_config.py"),
+                             source=str(Path(root) / "source"), release=str(Path(root) / "release"),
+                             solutions=str(Path(root) / "solutions"),
+                             db_url=repr(db_url) if db_url else shown)
+    (out / "exchange").mkdir(exist_ok=True)
+    _write_atomically(out / "nbgrader_config.py", text)
 
 
 def _grade_pending(root, out, pending, templates, zeros, limits, workers, progress, log):
@@ -516,39 +631,31 @@ def _remove(path, log, tries=5):
             time.sleep(0.5)
 
 
-def write_csv(path, results, columns):
-    """grades.csv: one row per student and assignment, one column per exercise."""
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["student", "assignment", "status", "auto_score", "auto_max", "manual_pending",
-                         *columns, "isolation", "reasons"])
-        for r in results:
-            cells = [_cell(r, c) for c in columns]
-            writer.writerow([r.student, r.assignment, r.status, f"{r.auto_score:g}", f"{r.auto_max:g}",
-                             r.manual_pending, *cells, "sandbox" if r.isolated else "NONE",
-                             " | ".join(r.reasons if r.isolated else [WITHOUT_ISOLATION, *r.reasons])])
-
-
-def _cell(result, column):
-    assignment, key = column.split("/", 1)
-    if assignment != result.assignment:
-        return ""
-    if key not in result.scores:
-        return ""
-    score, _, by_hand = result.scores[key]
-    return "manual" if by_hand and key not in result.unanswered else f"{score:g}"
+def shorten(text, most=300):
+    """`text`'s first line, cut at a word (with an ellipsis) when longer than `most` characters."""
+    line = text.split("\n")[0]
+    if len(line) <= most:
+        return line
+    cut = line[:most].rsplit(" ", 1)[0] if " " in line[:most] else line[:most]
+    return cut.rstrip(" ,;:") + " \u2026"
 
 
 def table(results):
-    """A plain-text score table: one line per submission, then reasons and failures."""
+    """A plain-text score table: one line per submission, then reasons and failures.
+
+    The total counts every grade cell as formgrader and the feedback do (written answers
+    included): an answer that waits for a person shows as ?, and the count of them follows.
+    """
     lines = []
     for r in results:
         exercises = "  ".join(f"{k.split('/')[-1]}={'?' if m and k not in r.unanswered else f'{s:g}'}/{t:g}"
                               for k, (s, t, m) in r.scores.items())
+        total = sum(t for _, t, _ in r.scores.values())
+        waiting = f" +{r.manual_pending}?" if r.manual_pending else ""
         lines.append(f"{r.student:<16} {r.assignment:<22} {r.status:<21} "
-                     f"{r.auto_score:>5g}/{r.auto_max:<5g} {exercises}")
+                     f"{r.score_so_far:>5g}/{total:<5g}{waiting:<4} {exercises}")
         for reason in r.reasons:
             lines.append(f"{'':<16} reason: {reason}")
         for gid, message in r.failures.items():
-            lines.append(f"{'':<16} {gid}: {message[:160]}")
+            lines.append(f"{'':<16} {gid}: {shorten(message, 160)}")
     return "\n".join(lines)

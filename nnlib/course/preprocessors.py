@@ -101,13 +101,39 @@ class StripHiddenTests(ClearHiddenTests):
     """Remove hidden-test regions from the worked solutions students see after the deadline."""
 
 
+PENDING_NOTE = ("Not graded yet: a person will grade this answer. Until then it counts 0 in the "
+                "score above; the feedback is generated again once it is graded.")
+
+
 class ShortenFeedback(Preprocessor):
-    """Feedback without hidden test code: drop hidden regions, cut tracebacks to their last line."""
+    """Feedback without hidden test code: drop hidden regions, cut tracebacks to their last line.
+
+    A written answer that waits for a person (nbgrader's needs_manual_grade, no manual score) gets
+    a comment saying so, so that its 0 does not read as a grade.
+    """
 
     enabled = True
 
+    def preprocess(self, nb, resources):
+        self._waiting = self._pending(resources.get("nbgrader", {}))
+        return super().preprocess(nb, resources)
+
+    @staticmethod
+    def _pending(info):
+        """grade_ids of the notebook's written answers waiting for a person: set."""
+        from nbgrader.api import Gradebook
+        if not info.get("db_url"):
+            return set()
+        with Gradebook(info["db_url"]) as gb:
+            notebook = gb.find_submission_notebook(info["notebook"], info["assignment"], info["student"])
+            return {g.name for g in notebook.grades if g.needs_manual_grade and g.manual_score is None}
+
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type != "code" or not cell.metadata.get("nbgrader", {}).get("grade"):
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and meta.get("solution") and meta.get("grade_id") in self._waiting:
+            given = meta.get("comment") or ""
+            meta["comment"] = f"{PENDING_NOTE}\n\n{given}" if given else PENDING_NOTE
+        if cell.cell_type != "code" or not meta.get("grade"):
             return cell, resources
         if "BEGIN HIDDEN TESTS" in cell.source:
             kept, hidden = [], False
@@ -159,4 +185,43 @@ class NormalizeOutputs(Preprocessor):
                 continue
             kept.append(o)
         cell.outputs = kept
+        return cell, resources
+
+
+# $$...$$ and \[...\] (display) or $...$ and \(...\) (inline), not preceded by a backslash.
+MATH = re.compile(r"(?<!\\)(\$\$(?P<d1>.+?)\$\$|\\\[(?P<d2>.+?)\\\]|\$(?P<i1>[^$\n]+?)\$|\\\((?P<i2>.+?)\\\))", re.S)
+# Code is left as written: fenced blocks, and inline code spans.
+CODE = re.compile(r"(^```.*?^```[^\n]*$|^~~~.*?^~~~[^\n]*$|`[^`\n]*`)", re.S | re.M)
+
+
+def latex_to_mathml(text):
+    """Markdown `text` with its formulas as MathML, which browsers draw without MathJax or a network.
+
+    A formula the converter cannot read is left as written (so MathJax, when the page can load
+    it, still gets its chance). Code blocks and code spans are not touched.
+    """
+    from latex2mathml.converter import convert
+
+    def formula(match):
+        display = match.group("d1") or match.group("d2")
+        latex = display or match.group("i1") or match.group("i2")
+        try:
+            mathml = convert(latex.strip(), display="block" if display else "inline")
+        except Exception:   # noqa: BLE001 - latex2mathml raises many kinds; the formula stays as written
+            return match.group(0)
+        return f"\n\n{mathml}\n\n" if display else mathml
+
+    pieces = CODE.split(text)
+    return "".join(piece if i % 2 else MATH.sub(formula, piece) for i, piece in enumerate(pieces))
+
+
+class OfflineMath(Preprocessor):
+    """Formulas in markdown cells as MathML: feedback files and formgrader's pages show them with
+    no MathJax from a CDN (offline, MathJax's formulas would stay raw LaTeX)."""
+
+    enabled = True
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "markdown" and ("$" in cell.source or "\\(" in cell.source or "\\[" in cell.source):
+            cell.source = latex_to_mathml(cell.source)
         return cell, resources

@@ -25,14 +25,40 @@ def _summary(results):
             if not by_hand:
                 means[(r.assignment, key)].append((score, top))
         for gid, message in r.failures.items():
-            failures[(r.assignment, gid)][message.split("\n")[0][:200]] += 1
+            failures[(r.assignment, gid)][_first_line(message)] += 1
     return means, failures
 
 
-def write_report(path, results, not_collected=()):
+def _first_line(message, most=400):
+    """The message's first line, whole unless very long; then cut at a word, with an ellipsis."""
+    line = message.split("\n")[0]
+    if len(line) <= most:
+        return line
+    return line[:most].rsplit(" ", 1)[0].rstrip(" ,;:") + " \u2026"
+
+
+def _written(rows, assignment):
+    """HTML saying how many written answers of `assignment` wait for a person, and whose."""
+    rows = [row for row in rows if row.assignment == assignment]
+    answers = sum(sum(by_hand for _, _, by_hand in row.cells.values()) for row in rows)
+    if not answers:
+        return ""
+    waiting = {row.student: row.pending for row in rows if row.pending}
+    graded = answers - sum(waiting.values())
+    text = (f"Written answers: {graded} of {answers} graded by a person; "
+            f"{sum(waiting.values())} waiting for a grader")
+    if not waiting:
+        return f"<p>{html.escape(text)}.</p>"
+    who = ", ".join(f"{s} ({n})" for s, n in sorted(waiting.items()))
+    return (f"<p><b>{html.escape(text)}</b> (formgrader's Manual Grading; until then they count "
+            f"nothing in the totals and show as pending in grades.csv): {html.escape(who)}.</p>")
+
+
+def write_report(path, results, not_collected=(), rows=()):
     """Write an HTML report of `results` ([grade.Result]) to `path`.
 
-    not_collected: ["file: why"] for downloaded files that became nobody's submission.
+    not_collected: ["file: why"] for downloaded files that became nobody's submission;
+    rows: [export.Row] of the class gradebook, for the written answers waiting for a person.
     """
     means, failures = _summary(results)
     statuses = Counter(r.status for r in results)
@@ -45,9 +71,11 @@ def write_report(path, results, not_collected=()):
                  "(--no-sandbox): student code could reach the grader and other students' work.") + "</p>"]
                if any(not r.isolated for r in results) else []),
              "<p>" + ", ".join(f"{n} {html.escape(s)}" for s, n in sorted(statuses.items())) + "</p>"]
+    gradebook_rows = rows
     for assignment in sorted({r.assignment for r in results}):
         rows = [r for r in results if r.assignment == assignment]
         parts.append(f"<h2>{html.escape(assignment)} ({len(rows)} submissions)</h2>")
+        parts.append(_written(gradebook_rows, assignment))
         parts.append("<table><tr><th>exercise</th><th>mean score</th><th>full marks</th>"
                      "<th>most common failures</th></tr>")
         keys = [k for (a, k) in means if a == assignment]
