@@ -6,6 +6,7 @@ import numpy as np
 
 from nnlib import analysis, data, models
 from nnlib.checks import call, expect_close, expect_scalar, fail, passed, rng, small_number
+from nnlib.checks import defined  # noqa: F401 (the notebook's test cells call check.defined)
 
 DEPTHS = (10, 20, 30, 40, 50, 60)
 POINTS_PER_DEPTH = 0.5
