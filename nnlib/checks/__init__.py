@@ -9,11 +9,14 @@ function per exercise:
                                inputs, and refuses answers that call the reference.
 
 Both raise `CheckFailed` (an AssertionError) whose message says what was checked, what was
-expected and what came back, and print one line when the check passes. This module holds the
+expected and what came back, and print one line when the check passes. In a notebook a
+CheckFailed shows as that message alone ("CheckFailed: loss: expected ..., got ..."): no
+traceback through this package, whose frames tell a student nothing. This module holds the
 helpers they share.
 """
 
 import contextlib
+import functools
 import importlib
 import sys
 import warnings
@@ -24,7 +27,16 @@ from nnlib import reference
 
 
 class CheckFailed(AssertionError):
-    """A check found a wrong answer; the message is meant for the student."""
+    """A check found a wrong answer; the message is meant for the student.
+
+    IPython shows an exception that has `_render_traceback_` by the lines that method returns,
+    instead of a traceback (and of the exceptions it was raised while handling). A failing check
+    is thus one line in the notebook, in the error output nbgrader keeps, and in what
+    `nbgrader validate` prints.
+    """
+
+    def _render_traceback_(self):
+        return f"{type(self).__name__}: {self}".splitlines()
 
 
 # Said by verify_untouched; the grader turns it into a penalty.
@@ -54,6 +66,40 @@ def fail(message):
     """Raise CheckFailed(message)."""
     __tracebackhide__ = True
     raise CheckFailed(message)
+
+
+def defined(namespace, *names):
+    """The values of `names` in a notebook's `namespace` (its globals()), or CheckFailed naming the missing.
+
+    For answers that are variables rather than functions: while the answer cell still raises
+    NotImplementedError the names do not exist, and the test cell would stop on a NameError that
+    does not say which cell to finish. One name gives its value, several a tuple.
+    """
+    __tracebackhide__ = True
+    missing = [name for name in names if name not in namespace]
+    if missing:
+        fail(f"{', '.join(missing)} not defined yet: finish the answer cell above "
+             "(replace its raise NotImplementedError line) and run it")
+    values = tuple(namespace[name] for name in names)
+    return values[0] if len(values) == 1 else values
+
+
+def optional(selfcheck):
+    """Decorator: `selfcheck` belongs to an optional exercise, so it reports and never fails.
+
+    An optional exercise left out, or not yet right, must not read as a failure, neither in the
+    notebook nor in nbgrader's Validate (which fails every test cell with an error). The decorated
+    self-check prints what the plain one would raise, marked optional, and returns normally. The
+    exercise's hidden test still scores it.
+    """
+    @functools.wraps(selfcheck)
+    def report(*args, **kwargs):
+        __tracebackhide__ = True
+        try:
+            return selfcheck(*args, **kwargs)
+        except CheckFailed as failed:
+            print(f"OPTIONAL exercise, not counted as a failure: {failed}")
+    return report
 
 
 def passed(message):

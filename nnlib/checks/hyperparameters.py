@@ -5,6 +5,7 @@ import numpy as np
 from nnlib import analysis, data
 from nnlib.checks import (answer_key, beside, call, expect_close, expect_scalar, fail, passed, rng, small_number,
                           swap_global)
+from nnlib.checks import defined  # noqa: F401 (the notebook's test cells call check.defined)
 
 key = answer_key("hyperparameters")
 
