@@ -84,6 +84,33 @@ def defined(namespace, *names):
     return values[0] if len(values) == 1 else values
 
 
+def neutral(check):
+    """Decorator: `check` leaves the notebook's random generators as it found them.
+
+    A self-check runs in the student's kernel, between cells that draw random numbers; while
+    grading it does not (the judge runs it in its own process). What it draws, or what the answer
+    it calls draws, must therefore not move the notebook's random, numpy or torch generators, or
+    the cells after it would compute other numbers for the student than for the grader.
+    """
+    @functools.wraps(check)
+    def run(*args, **kwargs):
+        __tracebackhide__ = True
+        import random
+
+        states = [random.getstate(), np.random.get_state()]
+        torch = sys.modules.get("torch")
+        if torch is not None:
+            states.append(torch.random.get_rng_state())
+        try:
+            return check(*args, **kwargs)
+        finally:
+            random.setstate(states[0])
+            np.random.set_state(states[1])
+            if torch is not None:
+                torch.random.set_rng_state(states[2])
+    return run
+
+
 def optional(selfcheck):
     """Decorator: `selfcheck` belongs to an optional exercise, so it reports and never fails.
 
@@ -245,6 +272,16 @@ def swap_global(fn, name, replacement):
             namespace[name] = old
         else:
             namespace.pop(name, None)
+
+
+def seed_torch(answer, seed):
+    """torch.manual_seed(seed) where `answer` lives (the grading kernel, for the judge's stand-in)
+    and here: for a check that redoes the notebook's own seeded draws with the student's functions."""
+    import torch
+
+    torch.manual_seed(seed)
+    if is_remote(answer):
+        answer.judge_manual_seed(seed)
 
 
 def beside(answer, factory, *args, **kwargs):

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from nnlib import models
-from nnlib.checks import call, expect_close, fail, optional, passed, rng, to_array
+from nnlib.checks import call, expect_close, fail, neutral, optional, passed, rng, to_array
 from nnlib.checks import defined  # noqa: F401 (the notebook's test cells call check.defined)
 
 EXAMPLE_LABELS = ("has_bones", "cannot_speak")   # the notebook's own illusions
@@ -57,6 +57,7 @@ def _std_message(i, shape, gamma, expected, got):
             f"deviation of {expected:.4g}, got {got:.4g} (ratio {got / expected:.3g}).")
 
 
+@neutral
 def selfcheck_initializer(ex_initializer_):
     """The spread of the drawn weights for gamma = 1 and gamma = 3, and that they change in place."""
     __tracebackhide__ = True
@@ -151,6 +152,7 @@ def _net_with_total(seed, in_dim, hid_dim, out_dim):
     return model, w2 @ w1
 
 
+@neutral
 def selfcheck_net_svd(ex_net_svd):
     """A net whose total weight has singular values 3, 2 and 0.5."""
     __tracebackhide__ = True
@@ -184,6 +186,7 @@ def grade_net_svd(ex_net_svd):
 
 # ---- ex_net_rsm --------------------------------------------------------------------------------
 
+@neutral
 def selfcheck_net_rsm(ex_net_rsm):
     """Shape, symmetry, and how the similarity changes when one item's activity is scaled."""
     __tracebackhide__ = True
@@ -283,6 +286,7 @@ def _check_illusion(item_names, illusion_idx, new_feature, label):
         fail("; ".join(problems))
 
 
+@neutral
 def selfcheck_illusion(item_names, illusion_idx, new_feature, label):
     """Validity of your illusion (the same rules as the grade)."""
     __tracebackhide__ = True
@@ -309,6 +313,7 @@ def _regression_case(r, m, n, s, noise):
     return w_true, x, w_true @ x + noise * r.normal(size=(n, s))
 
 
+@neutral
 @optional
 def selfcheck_linear_regression(linear_regression):
     """Noise-free data from a known 2 x 3 map: the map should come back exactly."""

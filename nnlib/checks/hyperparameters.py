@@ -3,8 +3,8 @@
 import numpy as np
 
 from nnlib import analysis, data
-from nnlib.checks import (answer_key, beside, call, expect_close, expect_scalar, fail, passed, rng, small_number,
-                          swap_global)
+from nnlib.checks import (answer_key, beside, call, expect_close, expect_scalar, fail, neutral, passed, rng,
+                          small_number, swap_global)
 from nnlib.checks import defined  # noqa: F401 (the notebook's test cells call check.defined)
 
 key = answer_key("hyperparameters")
@@ -15,6 +15,7 @@ POINTS_PER_DEPTH = 0.5
 
 # ---- loss ------------------------------------------------------------------------------------
 
+@neutral
 def selfcheck_loss(loss):
     """Properties of the mean squared error, without its formula."""
     __tracebackhide__ = True
@@ -62,6 +63,7 @@ def _make(cls, w):
     return call(f"{getattr(cls, '__name__', 'the class')}({w})", cls, list(w))
 
 
+@neutral
 def selfcheck_forward(cls):
     """forward on weights whose product is known, without the formula."""
     __tracebackhide__ = True
@@ -83,6 +85,7 @@ def _numerical_gradient(w, x, y, eps=1e-6):
             (mse_at(w1, w2 + eps) - mse_at(w1, w2 - eps)) / (2 * eps))
 
 
+@neutral
 def selfcheck_dloss_dw(cls):
     """dloss_dw against centred finite differences of the mean squared error (relative error printed)."""
     __tracebackhide__ = True
@@ -121,6 +124,7 @@ def _wire(cls, w):
     return beside(cls, _wired, _make(cls, w))
 
 
+@neutral
 def selfcheck_train(cls):
     """train returns records of the right shape and lowers the loss."""
     __tracebackhide__ = True
@@ -242,6 +246,7 @@ def _print_report(report):
         print(f"  depth {depth:2d}, lr {lr:.4g}: {verdict}")
 
 
+@neutral
 def selfcheck_registration(registered_lrs):
     """Say, depth by depth, whether the registered learning rate makes the net converge.
 

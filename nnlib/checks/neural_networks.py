@@ -5,8 +5,8 @@ Adam and early stopping."""
 import numpy as np
 
 from nnlib import models
-from nnlib.checks import (answer_key, beside, call, expect_close, expect_scalar, fail, passed, rng, small_number,
-                          stepper, swap_global, to_array)
+from nnlib.checks import (answer_key, beside, call, expect_close, expect_scalar, fail, neutral, passed, rng,
+                          small_number, stepper, swap_global, to_array)
 
 
 key = answer_key("neural_networks")
@@ -39,6 +39,7 @@ def _drawn_counts(sizes):
         plt.close(fig)
 
 
+@neutral
 def selfcheck_count_parameters(count_parameters):
     """Counts of two small nets against the links of their drawings, one against torch."""
     __tracebackhide__ = True
@@ -123,6 +124,7 @@ def _centred(f, z, eps=1e-6):
     return (f(z + eps) - f(z - eps)) / (2 * eps)
 
 
+@neutral
 def selfcheck_activation(fn, name):
     """Properties of one activation function (name: 'sigmoid', 'tanh' or 'relu'), formula not shown."""
     __tracebackhide__ = True
@@ -164,6 +166,7 @@ def grade_activation(fn, name):
     passed(f"{name} matches the reference on random arrays")
 
 
+@neutral
 def selfcheck_derivative(fn, name):
     """A derivative against centred differences of the (correct) activation; relative error printed."""
     __tracebackhide__ = True
@@ -259,6 +262,7 @@ def _run_init(init, name, sizes):
     return net, layers
 
 
+@neutral
 def selfcheck_init(init, name):
     """In place, zero biases, zero mean, the right distribution shape and the right dependence on the
     fans (relative scales between layers, not the absolute formula)."""
@@ -394,6 +398,7 @@ def _torch_adam(params, loss_fn, n_steps, lr=1e-3, beta1=0.9, beta2=0.999, epsil
     return records
 
 
+@neutral
 def selfcheck_adam(adam_update):
     """Adam's first step moves each weight by about lr against its gradient; later steps lower the loss."""
     __tracebackhide__ = True
@@ -516,6 +521,7 @@ def _check_run(fit, val, max_epochs, patience):
              "shares its tensors with the model) and load it back at the end.")
 
 
+@neutral
 def selfcheck_early_stopping(fit):
     """One scripted run: where it stops and which weights it keeps."""
     __tracebackhide__ = True

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from nnlib import analysis, data
-from nnlib.checks import answer_key, call, expect_close, fail, is_remote, optional, passed, stepper
+from nnlib.checks import answer_key, call, expect_close, fail, is_remote, neutral, optional, passed, stepper
 
 key = answer_key("optimization")
 
@@ -64,6 +64,7 @@ def _check_batch(xb, yb, X, y, k):
              "use the same indices for both, or each image gets another image's label")
 
 
+@neutral
 def selfcheck_sample_minibatch(fn):
     """Shapes, the default size, input/target pairing, and that two calls differ."""
     __tracebackhide__ = True
@@ -225,6 +226,7 @@ def _first_step(update, name, seed, kw, state):
 
 # ---- momentum ---------------------------------------------------------------------------------
 
+@neutral
 def selfcheck_momentum(momentum_update):
     """In-place velocities, zeroed gradients, a plain gradient step from zero velocity, and the
     velocity's memory on the second step."""
@@ -262,6 +264,7 @@ def grade_momentum(momentum_update):
 
 # ---- RMSprop ----------------------------------------------------------------------------------
 
+@neutral
 def selfcheck_rmsprop(rmsprop_update):
     """In-place averages, zeroed gradients, the first step from a zero average."""
     __tracebackhide__ = True
@@ -321,6 +324,7 @@ def _accuracy(my_model, dataset_name, X, y):
     return acc
 
 
+@neutral
 @optional
 def selfcheck_bonus(my_model, dataset_name="digits"):
     """Report the accuracy on the notebook's test images and the thresholds (the bonus is optional).

@@ -26,6 +26,7 @@ Requests (a JSON object, `op` and its fields; `h`: a handle number; trees in wir
     {"op": "iter", "h": h} / {"op": "len", "h": h}
     {"op": "isinstance", "h": h, "path": "module:name"}
     {"op": "release"}                            forget every handle
+    {"op": "manual_seed", "seed": n}            torch.manual_seed(n)
     {"op": "enter", "seed": n} / {"op": "leave"}  around one test: the random states of random,
                                                  numpy and torch saved and seeded with n; put back
 Answers: {"ok": tree}, {"raised": [exception type name, message]} when the student's code raised,
@@ -160,6 +161,11 @@ def _run(request):
     if op == "enter":
         _RNG.append(_random_states())
         _seed_all(int(_field(request, "seed")))
+        return None
+    if op == "manual_seed":
+        import torch
+
+        torch.manual_seed(int(_field(request, "seed")))
         return None
     if op == "leave":
         if _RNG:

@@ -34,21 +34,11 @@ from nbclient.exceptions import DeadKernelError
 from nnlib.course import agent, wire
 
 BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
-GLOBALS = object()   # stands for `globals()` in a hidden call
 SEED = 0             # random states of the kernel and the judge at the start of every test
 REMOTE_MARK = "__judge_remote__"
 
 
 # ---- what a hidden test asks -----------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class HiddenCall:
-    """`check.<function>(<args>)` in a test cell: each arg a notebook name, a constant, or GLOBALS."""
-
-    function: str
-    names: tuple          # per argument: the notebook variable's name, or None
-    constants: tuple      # per argument: the constant when names[i] is None (GLOBALS for globals())
-
 
 def hidden_region(source):
     """The code between the hidden-test markers, or None when the cell has none."""
@@ -58,9 +48,10 @@ def hidden_region(source):
 
 
 def parse_test(source):
-    """The calls of a test cell, in order: [HiddenCall]; ValueError when the cell holds anything
-    but a docstring and `check.<name>(...)` calls (its self-check and, between the hidden-test
-    markers, its `check.grade_<name>(...)`)."""
+    """The check calls of a test cell, in order: [ast.Call]; ValueError when the cell holds anything
+    else than a docstring and calls `check.<name>(...)` (its self-check, then, between the hidden
+    test markers, `check.grade_<name>(...)`) whose arguments are notebook names, constants,
+    `globals()`, `globals().get("name")`, other `check.<name>(...)` calls and `*` of those."""
     code = "\n".join(line for line in source.split("\n") if line.strip() not in (BEGIN, END))
     try:
         tree = ast.parse(code)
@@ -71,32 +62,42 @@ def parse_test(source):
         if i == 0 and isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) \
                 and isinstance(statement.value.value, str):
             continue  # the docstring saying what is checked
-        calls.append(_parse_call(statement))
-    if not calls or not calls[-1].function.startswith("grade_"):
+        if not (isinstance(statement, ast.Expr) and _is_check_call(statement.value)):
+            raise ValueError(f"a test cell may only call check.<name>(...), not {ast.unparse(statement)}")
+        _validate(statement.value)
+        calls.append(statement.value)
+    if not calls or not calls[-1].func.attr.startswith("grade_"):
         raise ValueError("a test cell must end with its hidden test, check.grade_<name>(...)")
     return calls
 
 
-def _parse_call(statement):
-    call = statement.value if isinstance(statement, ast.Expr) else None
-    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
-            and isinstance(call.func.value, ast.Name) and call.func.value.id == "check"
-            and not call.keywords):
-        raise ValueError(f"a test cell may only call check.<name>(...), not {ast.unparse(statement)}")
-    names, constants = [], []
-    for arg in call.args:
-        if isinstance(arg, ast.Name):
-            names.append(arg.id)
-            constants.append(None)
-        elif isinstance(arg, ast.Constant):
-            names.append(None)
-            constants.append(arg.value)
-        elif isinstance(arg, ast.Call) and ast.unparse(arg) == "globals()":
-            names.append(None)
-            constants.append(GLOBALS)
-        else:
-            raise ValueError(f"test argument {ast.unparse(arg)} is not a name, a constant or globals()")
-    return HiddenCall(call.func.attr, tuple(names), tuple(constants))
+def _is_check_call(node):
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name) and node.func.value.id == "check" and not node.keywords)
+
+
+def _is_globals(node):
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "globals" \
+        and not node.args and not node.keywords
+
+
+def _is_globals_get(node):
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+            and _is_globals(node.func.value) and len(node.args) == 1 and not node.keywords
+            and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str))
+
+
+def _validate(node):
+    if isinstance(node, (ast.Name, ast.Constant)) or _is_globals(node) or _is_globals_get(node):
+        return
+    if isinstance(node, ast.Starred):
+        return _validate(node.value)
+    if _is_check_call(node):
+        for arg in node.args:
+            _validate(arg)
+        return
+    raise ValueError(f"test argument {ast.unparse(node)} is not a name, a constant, globals(), "
+                     "globals().get(name) or check.<name>(...)")
 
 
 def checks_module(assignment):
@@ -324,6 +325,11 @@ class Remote:
         link = object.__getattribute__(self, "_link")
         return link.request(op="new", path=path, args=link.send(list(args)), kwargs=link.send(dict(kwargs)))
 
+    def judge_manual_seed(self, seed):
+        """torch.manual_seed(seed) in this object's kernel."""
+        link = object.__getattribute__(self, "_link")
+        link.request(op="manual_seed", seed=int(seed))
+
     def judge_isinstance(self, path):
         """isinstance in the kernel; path: "module:name" of one of nnlib's or torch's classes."""
         link = object.__getattribute__(self, "_link")
@@ -422,34 +428,14 @@ def decide(client, cell, index, assignment, timeout=None):
     from nnlib.checks import CheckFailed
 
     calls = parse_test(cell.source)
-    module = checks_module(assignment)
     link = Link(client, index, timeout if timeout is not None else client.timeout)
-    values = {}
-    plan = []
-    for call in calls:
-        function = getattr(module, call.function, None)
-        if function is None:
-            raise ValueError(f"{module.__name__} has no {call.function}")
-        args = []
-        for name, constant in zip(call.names, call.constants):
-            if constant is GLOBALS:
-                args.append(RemoteNamespace(link))
-            elif name is None:
-                args.append(constant)
-            else:
-                if name not in values:
-                    values[name] = _notebook_value(link, name)
-                args.append(values[name])
-        plan.append((function, args))
+    evaluate = _Evaluation(link, checks_module(assignment))
     printed = io.StringIO()
     try:
         link.request(op="enter", seed=SEED)
         with contextlib.redirect_stdout(printed), _judge_rng():
-            missing = [v for v in values.values() if isinstance(v, _Missing)]
-            if missing:
-                raise CheckFailed(missing[0].message)
-            for function, args in plan:
-                score = function(*args)
+            for call in calls:
+                score = evaluate(call)
     except CheckFailed as exc:
         verdict = Verdict(False, message=str(exc), printed=printed.getvalue())
     except JudgeFault as exc:
@@ -467,6 +453,43 @@ def decide(client, cell, index, assignment, timeout=None):
         link.request(op="release")
         link.request(op="leave")
     return verdict
+
+
+class _Evaluation:
+    """evaluate(node): the value of a test cell's expression (see parse_test), computed in the
+    judge; the notebook's names are asked of the kernel through `link`, once each."""
+
+    def __init__(self, link, module):
+        self.link, self.module = link, module
+        self.values = {}
+        self.namespace = RemoteNamespace(link)
+
+    def __call__(self, node):
+        from nnlib.checks import CheckFailed
+
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.Name):
+            if node.id not in self.values:
+                self.values[node.id] = _notebook_value(self.link, node.id)
+            value = self.values[node.id]
+            if isinstance(value, _Missing):
+                raise CheckFailed(value.message)
+            return value
+        if _is_globals(node):
+            return self.namespace
+        if _is_globals_get(node):
+            return self.namespace.get(node.args[0].value)
+        function = getattr(self.module, node.func.attr, None)
+        if function is None:
+            raise ValueError(f"{self.module.__name__} has no {node.func.attr}")
+        args = []
+        for arg in node.args:
+            if isinstance(arg, ast.Starred):
+                args.extend(self(arg.value))
+            else:
+                args.append(self(arg))
+        return function(*args)
 
 
 @dataclass(frozen=True)
