@@ -154,6 +154,79 @@ except OSError as exc:
     print('stopped:', exc)
 """
 
+# Tampering with the checks in the student's own kernel, the ways that fooled in-kernel tests.
+_ALIAS = """c = check
+c.grade_loss = c.selfcheck_loss = lambda *a, **k: None
+"""
+_EXEC_B64 = """import base64
+exec(base64.b64decode(%r).decode())
+""" % __import__("base64").b64encode(b"import nnlib.checks.hyperparameters as h\n"
+                                     b"h.grade_loss = h.selfcheck_loss = lambda *a, **k: None\n").decode()
+_DEFAULTS = """import nnlib.checks
+nnlib.checks.expect_close.__defaults__ = (1e9, 1e9, "")
+"""
+_NUMPY_OF_CHECKS = """import types, nnlib.checks as c
+fake = types.SimpleNamespace(**{k: getattr(np, k) for k in dir(np) if not k.startswith('__')})
+fake.allclose = lambda *a, **k: True
+setattr(c, ''.join(['n', 'p']), fake)
+"""
+_REFERRERS = """import gc
+original = np.allclose
+for holder in gc.get_referrers(original):
+    if isinstance(holder, dict):
+        for key, value in list(holder.items()):
+            if value is original:
+                holder[key] = lambda *a, **k: True
+"""
+_FRAME = """import sys
+found, frame = None, sys._getframe(1)
+while frame is not None and found is None:
+    for name in ('expected', 'reference', 'want'):
+        if name in frame.f_locals:
+            found = frame.f_locals[name]
+    frame = frame.f_back
+mse = found if found is not None else ((y_true - y_prediction) ** 2).sum()
+"""
+_LIAR = """class Liar(float):
+    __eq__ = __lt__ = __le__ = __gt__ = __ge__ = lambda self, other: True
+    __sub__ = __rsub__ = lambda self, other: Liar(0.0)
+    __abs__ = lambda self: Liar(0.0)
+mse = Liar(123.0)
+"""
+# Replies to the judge in place of the kernel's agent: whatever it sends can only be its own answers.
+_FORGE = """import json
+from IPython.display import publish_display_data
+import nnlib.course.agent as agent
+def serve(text):
+    publish_display_data({agent.MIME: json.dumps({"ok": {"f": "0.0"}})})
+agent.serve = serve
+"""
+_KEY_THREAD = """import threading
+box = []
+def run():
+    try:
+        from nnlib.answers import hyperparameters as key
+        box.append(key.mse(y_prediction, y_true))
+    except ImportError as exc:
+        box.append(exc)
+t = threading.Thread(target=run)
+t.start()
+t.join()
+if isinstance(box[0], Exception):
+    raise box[0]
+mse = box[0]
+"""
+# The answer key's source, read from disk to rebuild its function: the sandbox has only the seal.
+_KEY_SOURCE = """import importlib.util, pathlib, types
+folder = pathlib.Path(importlib.util.find_spec('nnlib').origin).parent / 'answers'
+try:
+    namespace = {}
+    exec((folder / 'hyperparameters.py').read_text(), namespace)
+    mse = types.FunctionType(namespace['mse'].__code__, {'np': np})(y_prediction, y_true)
+except OSError:
+    mse = ((y_true - y_prediction) ** 2).sum()
+"""
+
 FIXTURES = {
     "solution": Fixture(),
     "honest_mistake": Fixture(answers={"loss": WRONG_MSE}, zero=("test_loss",), failure="mean"),
@@ -172,33 +245,56 @@ FIXTURES = {
                                     reason="stopped the kernel"),
     "huge_output": Fixture(after={"loss": "print('x' * 10_000_000)\nfor i in range(100_000):\n    print(i)"}),
     "torch_warning": Fixture(answers={"loss": "import torch\n_ = torch.tensor(torch.ones(1))\n" + MSE}),
+    # Tampering with the checks in the kernel: the judge decides outside it, so each scores what its
+    # honest answer alone scores (here the wrong loss: test_loss lost), flagged for a person.
     "patches_checks": Fixture(answers={"loss": WRONG_MSE}, after={"loss": "import nnlib.checks\n"
                               "nnlib.checks.expect_close = lambda *a, **k: None"},
-                              status=grade.PENALIZED, zero="*", reason="nnlib.checks"),
+                              status=grade.FLAGGED, zero=("test_loss",), reason="nnlib.checks", failure="mean"),
     "patches_numpy_testing": Fixture(after={"loss": "np.testing.assert_allclose = lambda *a, **k: None"},
-                                     status=grade.PENALIZED, zero="*", reason="np.testing"),
+                                     status=grade.FLAGGED, reason="np.testing"),
     "patches_torch_allclose": Fixture(after={"loss": "import torch\ntorch.allclose = lambda *a, **k: True"},
-                                      status=grade.PENALIZED, zero="*", reason="torch.allclose"),
+                                      status=grade.FLAGGED, reason="torch.allclose"),
     "patches_traceback": Fixture(after={"loss": "get_ipython().showtraceback = lambda *a, **k: None"},
-                                 status=grade.PENALIZED, zero="*", reason="showtraceback"),
+                                 status=grade.FLAGGED, reason="showtraceback"),
     "patches_numpy_in_disguise": Fixture(
         answers={"loss": WRONG_MSE},
         after={"loss": "setattr(__import__('num' + 'py'), 'allclose', lambda *a, **k: True)"},
-        status=grade.PENALIZED, zero="*", reason="numpy.allclose was replaced"),
-    "calls_reference": Fixture(answers={"loss": "from nnlib import models\nmse = models.mse(y_prediction, y_true)"},
-                               zero=("test_loss",), failure="reference implementation"),
+        zero=("test_loss",), failure="mean"),
+    "alias_replaces_grade": Fixture(answers={"loss": WRONG_MSE}, after={"loss": _ALIAS}, zero=("test_loss",),
+                                    failure="mean"),
+    "exec_of_base64": Fixture(answers={"loss": WRONG_MSE}, after={"loss": _EXEC_B64}, zero=("test_loss",),
+                              failure="mean"),
+    "patch_inside_magic": Fixture(answers={"loss": WRONG_MSE},
+                                  after={"loss": "%time check.grade_loss = check.selfcheck_loss = print"},
+                                  zero=("test_loss",), failure="mean"),
+    "changes_defaults": Fixture(answers={"loss": WRONG_MSE}, after={"loss": _DEFAULTS}, zero=("test_loss",),
+                                failure="mean"),
+    "numpy_of_checks_by_computed_name": Fixture(answers={"loss": WRONG_MSE}, after={"loss": _NUMPY_OF_CHECKS},
+                                                zero=("test_loss",), failure="mean"),
+    "swaps_allclose_everywhere": Fixture(answers={"loss": WRONG_MSE}, after={"loss": _REFERRERS},
+                                         zero=("test_loss",), failure="mean"),
+    "reads_the_calling_frame": Fixture(answers={"loss": _FRAME}, zero=("test_loss",), failure="mean"),
+    "returns_a_liar": Fixture(answers={"loss": _LIAR}, zero=("test_loss",)),
+    "forges_the_judges_answers": Fixture(answers={"loss": WRONG_MSE}, after={"loss": _FORGE}, zero="*",
+                                         status=grade.FLAGGED, reason="nnlib.course"),
+    # The answer key is not in the sandbox: every route to it fails, saying why.
+    "calls_answer_key": Fixture(answers={"loss": "from nnlib.answers import hyperparameters as key\n"
+                                         "mse = key.mse(y_prediction, y_true)"},
+                                zero=("test_loss",), failure="answer key"),
+    "calls_answer_key_from_a_thread": Fixture(answers={"loss": _KEY_THREAD}, zero=("test_loss",), failure="answer key"),
+    "clones_the_answer_keys_code": Fixture(answers={"loss": _KEY_SOURCE}, zero=("test_loss",), failure="mean"),
     "reads_hidden_tests": Fixture(after={"loss": "text = open('../../../source/a1_hyperparameters/"
                                          "hyperparameters.ipynb').read()"},
-                                  status=grade.PENALIZED, zero="*", reason="hyperparameters.ipynb"),
+                                  status=grade.FLAGGED, reason="hyperparameters.ipynb"),
     "opens_gradebook": Fixture(after={"loss": "import sqlite3\ncon = sqlite3.connect('../../../gradebook.db')"},
-                               status=grade.PENALIZED, zero="*", reason="sqlite3"),
+                               status=grade.FLAGGED, reason="sqlite3"),
     # The sandbox shows the kernel no gradebook at all: the search finds nothing, the answers stand.
     "edits_gradebook_in_disguise": Fixture(after={"loss": _FIND_GRADEBOOK}),
     "rewrites_nnlib_checks": Fixture(answers={"loss": WRONG_MSE}, after={"loss": _REWRITE_CHECKS},
                                      zero=("test_loss",), failure="mean"),
     # The scan names '.db' for a person to look at; the search itself finds nothing in the sandbox.
     "hunts_results_and_gradebooks": Fixture(answers={"loss": WRONG_MSE}, after={"loss": _HUNT_RESULTS},
-                                            status=grade.PENALIZED, zero="*", reason="'.db'"),
+                                            status=grade.FLAGGED, zero=("test_loss",), reason="'.db'"),
     "detached_process": Fixture(after={"loss": _DETACHED}),
     "talks_to_other_kernels": Fixture(answers={"loss": WRONG_MSE}, after={"loss": _OTHER_KERNELS},
                                       zero=("test_loss",), failure="mean"),

@@ -36,6 +36,22 @@ def test_the_course_and_the_host_are_not_there(server, tmp_path):
     assert out[1] == str(ROOT / "nnlib" / "__init__.py")   # nnlib itself is readable
 
 
+def test_the_answer_key_is_sealed(server, tmp_path):
+    """Is the answer key (nnlib.answers) not there: its files absent, and importing it failing with the reason?"""
+    key = ROOT / "nnlib" / "answers"
+    code = ("import os\n"
+            f"print(sorted(os.listdir({str(key)!r})), os.path.exists({str(key / 'hyperparameters.py')!r}))\n"
+            "try:\n"
+            "    from nnlib.answers import hyperparameters\n"
+            "except ImportError as exc:\n"
+            "    print(exc)")
+    out, _ = run(tmp_path, code, "from nnlib.checks import hyperparameters as check\nprint(callable(check.grade_loss))")
+    listing, message = out[0].split("\n")
+    assert listing in ("['__init__.py'] False", "['__init__.py', '__pycache__'] False"), listing
+    assert "answer key" in message and "not available while grading" in message
+    assert out[1] == "True"   # the checks themselves import without it
+
+
 def test_only_tmp_is_writable(server, tmp_path):
     """Are nnlib, /etc and Python read-only, and the private /tmp writable?"""
     code = ("import os, sys\n"

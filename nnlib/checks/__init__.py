@@ -39,7 +39,7 @@ class CheckFailed(AssertionError):
         return f"{type(self).__name__}: {self}".splitlines()
 
 
-# Said by verify_untouched; the grader turns it into a penalty.
+# Said by verify_untouched (a self-check in the student's kernel).
 REPLACED = "was replaced by code in this notebook"
 # Functions the checks rely on, as they were when the checks were imported.
 _ORIGINALS = {"numpy.allclose": np.allclose, "numpy.isclose": np.isclose,
@@ -58,8 +58,8 @@ def verify_untouched():
         _ORIGINALS["torch.allclose"] = sys.modules["torch"].allclose
     for dotted, original in _ORIGINALS.items():
         if _resolve(dotted) is not original:
-            fail(f"{dotted} {REPLACED}; the checks cannot be trusted, "
-                 "so this exercise scores zero. Remove the code that changes it.")
+            fail(f"{dotted} {REPLACED}; the self-checks cannot be trusted until the code that "
+                 "changes it is removed (the hidden tests are decided elsewhere and do not use it).")
 
 
 def fail(message):

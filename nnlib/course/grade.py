@@ -41,7 +41,7 @@ from nnlib.course.config import load_config, notebooks
 from nnlib.course.report import write_report
 from nnlib.course.worker import grade_job, quiet_worker
 
-GRADED, PROBLEMS, PENALIZED, UNGRADABLE = "graded", "graded with problems", "graded with penalties", "ungradable"
+GRADED, PROBLEMS, FLAGGED, UNGRADABLE = "graded", "graded with problems", "graded, flagged for review", "ungradable"
 
 
 @dataclass
@@ -258,11 +258,11 @@ def _classify(job, raw, fingerprint, zeros):
     if raw.get("error"):
         return _ungradable(job, reasons + [raw["error"]], fingerprint, zeros)
     if raw.get("tampering"):
-        # Scores earned next to code that tampers with grading cannot be trusted: zero, with the lines.
-        scores = {k: [0.0, m, by_hand] for k, (_, m, by_hand) in scores.items()}
-        reasons = reasons + ["tampering with grading: " + t for t in raw["tampering"]]
-        return Result(job.student, job.assignment, PENALIZED, reasons, scores, raw.get("failures", {}),
-                      fingerprint, [k for k, (_, _, by_hand) in scores.items() if by_hand])
+        # Code that looks like tampering is for a person to look at; it changes no score: the judge
+        # decided every test outside the kernel, where such code cannot reach.
+        reasons = reasons + ["for review, code that looks like tampering: " + t for t in raw["tampering"]]
+        return Result(job.student, job.assignment, FLAGGED, reasons, scores, raw.get("failures", {}),
+                      fingerprint, raw.get("unanswered", []))
     status = PROBLEMS if reasons else GRADED
     return Result(job.student, job.assignment, status, reasons, scores, raw.get("failures", {}), fingerprint,
                   raw.get("unanswered", []))

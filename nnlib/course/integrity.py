@@ -1,14 +1,15 @@
-"""Find code in a submission that tampers with grading, before trusting its scores.
+"""Find code in a submission that looks like tampering with grading, for a person to review.
 
-Student code shares the kernel with the hidden tests, so it could make them pass without a
-right answer: rebind or patch the checks (`check`, `nnlib.checks`), the comparisons they use
+Hidden tests are decided by the judge outside the kernel (nnlib.course.judge), so such code
+changes no score; it still says something about the submission. The scan looks for code that
+would rebind or patch the checks (`check`, `nnlib.checks`), the comparisons they use
 (`numpy.allclose`, `numpy.testing`, `torch.allclose`), IPython's traceback display, the profiler
 that detects calls to the reference, `sys.modules`; or read the hidden tests and the gradebook
 from disk. `scan` reads every code cell the student wrote or changed (cells nbgrader restores
 from the gradebook are skipped) and reports each such line. Cells are read as IPython runs them
 (`python_of`): a shell line or magic cannot hide the rest of its cell, code handed to a magic that
-runs it in the kernel is read too, and a cell that does not parse is itself a finding. The grader
-turns findings into a penalty with the reasons, for a person to review.
+runs it in the kernel is read too, and a cell that does not parse is listed for a person too
+(`unparsable`). The grader flags a submission with findings for review; its scores stand.
 """
 
 import ast

@@ -94,7 +94,7 @@ def _bad(kind, student, folder, name, release, source, full, region):
         nb = submissions.solved(release, source, {
             region: submissions.solution_regions(source)[region] + "\nimport numpy\nnumpy.allclose = lambda *a, **k: True"})
         _write(folder, name, nb)
-        return Expected(student, "graded with penalties", zeros, kind)
+        return Expected(student, "graded, flagged for review", dict(full), kind)
     elif kind == "warnings":
         # a right answer that makes numpy and a library warn each time it runs, tests included
         noisy = "import warnings\nwarnings.warn('this API is deprecated', DeprecationWarning)\n" \

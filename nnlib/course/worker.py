@@ -21,7 +21,6 @@ from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 
-from nnlib.checks import REPLACED
 from nnlib.course import forkserver, integrity, repair
 from nnlib.course.config import load_config
 from nnlib.course.preprocessors import KILLED
@@ -50,12 +49,6 @@ def _messages(nb_path):
                 notes.append(f"{where} {KERNEL_TROUBLE[out.ename]}")
                 break
     return failures, notes
-
-
-def _replaced(failures):
-    """What the checks found replaced while the tests ran (nnlib.checks.verify_untouched): [lines]."""
-    found = {text.split(":", 1)[-1].split(";")[0].strip() for text in failures.values() if REPLACED in text}
-    return [f"{what} (found while the tests ran)" for what in sorted(found)]
 
 
 def _scores(db_url, course_id, assignment, student):
@@ -212,7 +205,10 @@ def grade_job(spec):
             result["error"] = _friendly(f"{graded.get('log', '')}\n{graded.get('error', '')}")
             return result
         changed = _gradebook_changed(spec["template_db"], db_url, assignment)
-        result["tampering"] += [f"the gradebook's copy of {c} was changed while the notebook ran" for c in changed]
+        if changed:   # only without the sandbox can a kernel reach it: its scores cannot be believed
+            result["error"] = ("the working copy of the gradebook was changed while the notebook ran "
+                               f"({', '.join(changed)}): its scores cannot be trusted")
+            return result
         feedback = api.generate_feedback(assignment, student, force=True)
         if not feedback["success"]:
             result["notes"].append("feedback could not be generated: " + _friendly(str(feedback.get("error", ""))))
@@ -230,7 +226,6 @@ def grade_job(spec):
                 failures, notes = _messages(nb_path)
                 result["failures"].update(failures)
                 result["notes"].extend(f"{name}: {n}" for n in notes)
-        result["tampering"] += _replaced(result["failures"])
         return result
     except Exception as exc:  # a grader fault for this submission only; reported, never hidden
         result["error"] = f"grader error: {type(exc).__name__}: {exc}"

@@ -1,0 +1,215 @@
+"""The judge (nnlib.course.judge) and what crosses between it and a kernel (nnlib.course.wire).
+
+The tamper fixtures graded in the sandbox are in tests/test_hostile.py; every catalogue answer
+goes through the judge in tests/test_catalogue.py. Here: the data format on its own, and the judge
+against one live kernel (no sandbox) on small notebooks.
+"""
+
+import base64
+import json
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+import torch
+from nbclient import NotebookClient
+
+from nnlib.course import judge, wire
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _round_trip(value, handle=None, resolve=None):
+    return wire.decode(json.loads(json.dumps(wire.encode(value, handle))), resolve)
+
+
+# ---- the data format ------------------------------------------------------------------------------------
+
+def test_data_round_trips_with_its_types():
+    """Do numbers, strings, containers, arrays and tensors come back equal and of the same types?"""
+    value = {"a": [1, 2.5, float("nan"), None, True, "x"], 3: (np.arange(6).reshape(2, 3), np.float32(1.5)),
+             "t": torch.ones(2, 2, dtype=torch.float64)}
+    back = _round_trip(value)
+    assert back["a"][:2] == [1, 2.5] and np.isnan(back["a"][2]) and back["a"][3:] == [None, True, "x"]
+    assert isinstance(back[3], tuple) and back[3][0].dtype == np.int64 and back[3][0].shape == (2, 3)
+    assert type(back[3][1]) is np.float32 and torch.equal(back["t"], value["t"])
+
+
+def test_a_module_travels_with_its_tensors_and_aliases():
+    """Does a network come back with the same weights, buffers and mode, and one tensor twice stay one?"""
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Tanh()).eval()
+    net[1].running_mean += 2.0
+    back = _round_trip([net, net[0].weight])
+    assert isinstance(back[0], torch.nn.Sequential) and not back[0].training
+    assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), back[0].state_dict().values()))
+    assert back[1] is back[0][0].weight
+
+
+def test_an_nnlib_module_travels_by_its_structure():
+    """Does one of nnlib's own module classes come back as that class with its weights?"""
+    from nnlib import models
+    net = models.LNNet(3, 4, 5)
+    back = _round_trip(net)
+    assert type(back) is models.LNNet
+    assert torch.equal(back(torch.ones(1, 3))[0], net(torch.ones(1, 3))[0].detach())
+
+
+@pytest.mark.parametrize("tree, words", [
+    ({"a": ["|O8", [1], base64.b64encode(b"\0" * 8).decode()]}, "not allowed"),          # object array
+    ({"a": ["<f8", [3], base64.b64encode(b"\0" * 8).decode()]}, "do not fill"),           # short buffer
+    ({"P": "cos\nsystem\n(S'echo hi'\ntR."}, "unknown node kind"),                         # a pickle
+    ({"m": ["os:system", {"d": []}, False, [], []]}, "not a module class of nnlib"),              # any class
+    ({"m": ["nnlib.course.judge:Link", {"d": []}, False, [], []]}, "not a module class of nnlib"),
+    ({"l": [{"l": [{"l": [{"l": []}]}]}]}, "nested deeper"),
+])
+def test_malformed_data_is_refused(tree, words):
+    """Is data that would run code, or does not follow the format, refused with the reason?"""
+    with pytest.raises(wire.WireError, match=words):
+        wire.decode(tree, None, wire.Limits(max_depth=2))
+
+
+def test_too_much_data_is_refused():
+    """Is an answer larger than the judge's limit refused instead of read?"""
+    tree = wire.encode(np.zeros(1000), None)
+    with pytest.raises(wire.WireError, match="bytes"):
+        wire.decode(tree, None, wire.Limits(max_bytes=100))
+
+
+# ---- the judge against a kernel -----------------------------------------------------------------------
+
+NOTEBOOK = """
+import numpy as np, time, random, torch
+def loss(y_prediction, y_true):
+    return float(((y_true - y_prediction) ** 2).mean())
+def scale_(w, c):
+    w *= c
+def replace_first(items):
+    items[0] = torch.zeros(2)
+def forever(x):
+    while True:
+        time.sleep(0.01)
+def draws(n):
+    return np.random.rand(n)
+class Net:
+    def __init__(self, w):
+        self.w = w
+    def forward(self, x):
+        return self.w * x
+"""
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(NOTEBOOK), nbformat.v4.new_code_cell("")])
+    client = NotebookClient(nb, timeout=20, kernel_name="python3", allow_errors=True, interrupt_on_timeout=True)
+    with client.setup_kernel():
+        client.execute_cell(nb.cells[0], 0)
+        yield client
+
+
+def _get(client, name, timeout=20):
+    return judge.Link(client, 1, timeout).request(op="get", name=name)
+
+
+def test_a_function_is_called_on_the_judges_data(kernel):
+    """Does a notebook function run in the kernel on what the judge sends, and its result come back?"""
+    loss = _get(kernel, "loss")
+    assert judge.is_remote(loss)
+    assert loss(np.array([1.0, 2.0]), np.array([1.0, 4.0])) == 2.0
+
+
+def test_changes_in_place_come_back(kernel):
+    """Does an answer that changes its argument in place change the judge's argument too?"""
+    w = torch.ones(3)
+    _get(kernel, "scale_")(w, 2.5)
+    assert torch.equal(w, torch.full((3,), 2.5))
+
+
+def test_a_replaced_list_item_is_replaced(kernel):
+    """Is an answer that puts a new tensor in a list seen to replace it, not to change it in place?"""
+    first = torch.ones(2)
+    items = [first, torch.ones(2)]
+    _get(kernel, "replace_first")(items)
+    assert items[0] is not first and torch.equal(first, torch.ones(2)) and torch.equal(items[0], torch.zeros(2))
+
+
+def test_objects_stay_in_the_kernel(kernel):
+    """Is an instance of a notebook class a stand-in whose methods run in the kernel?"""
+    net = _get(kernel, "Net")(3.0)
+    assert judge.is_remote(net) and net.w == 3.0 and net.forward(2.0) == 6.0
+
+
+def test_an_endless_answer_costs_its_time_only(kernel):
+    """Does an answer that never returns end in a JudgeTimeout after the test's time, the kernel still usable?"""
+    link = judge.Link(kernel, 1, 3)
+    forever = link.request(op="get", name="forever")
+    with pytest.raises(judge.JudgeTimeout, match="did not finish within 3 s"):
+        forever(1)
+    assert _get(kernel, "loss")(np.zeros(2), np.ones(2)) == 1.0
+
+
+def test_a_missing_name_is_a_name_error(kernel):
+    """Is a notebook name that does not exist reported as a NameError (a cell not run)?"""
+    with pytest.raises(NameError, match="not_there"):
+        _get(kernel, "not_there")
+
+
+def test_the_judges_draws_do_not_move_the_notebooks_generators(kernel):
+    """Does a test that makes the kernel draw random numbers leave its generators as they were?"""
+    probe = nbformat.v4.new_code_cell("print(np.random.get_state()[1][:3].tolist(), torch.random.get_rng_state()[:8].tolist())")
+
+    def state():
+        cell = nbformat.v4.new_code_cell(probe.source)
+        kernel.execute_cell(cell, 1)
+        return cell.outputs[0]["text"]
+
+    before = state()
+    link = judge.Link(kernel, 1, 20)
+    link.request(op="enter", seed=0)
+    first = link.request(op="get", name="draws")(3)
+    link.request(op="leave")
+    link.request(op="enter", seed=0)
+    second = link.request(op="get", name="draws")(3)
+    link.request(op="leave")
+    assert state() == before
+    assert np.array_equal(first, second)      # each test starts from the same random state
+
+
+def test_a_forged_answer_is_only_data(kernel):
+    """Does a kernel that answers the judge with malformed data make a JudgeFault, not run anything here?"""
+    cell = nbformat.v4.new_code_cell(
+        "import json, nnlib.course.agent as agent\n"
+        "from IPython.display import publish_display_data\n"
+        "_real = agent.serve\n"
+        "agent.serve = lambda text: publish_display_data({agent.MIME: json.dumps({'ok': {'P': 'cos'}})})")
+    kernel.execute_cell(cell, 1)
+    try:
+        with pytest.raises(judge.JudgeFault, match="cannot read"):
+            _get(kernel, "loss")
+    finally:
+        kernel.execute_cell(nbformat.v4.new_code_cell("agent.serve = _real"), 1)
+
+
+# ---- the course's test cells -----------------------------------------------------------------------------
+
+def _test_cells():
+    for path in sorted((ROOT / "source").glob("*/*.ipynb")):
+        nb = nbformat.read(str(path), as_version=4)
+        for cell in nb.cells:
+            if cell.get("metadata", {}).get("nbgrader", {}).get("grade") and cell.cell_type == "code":
+                yield path.parent.name, cell
+
+
+@pytest.mark.parametrize("assignment, cell", list(_test_cells()),
+                         ids=[c.metadata.nbgrader.grade_id for _, c in _test_cells()])
+def test_every_test_cell_is_judged(assignment, cell):
+    """Does every graded code cell of the master notebooks have a hidden test the judge can run, with
+    every check function it names in its assignment's checks module?"""
+    assert judge.is_judged(cell), "a graded test cell without a hidden test would be run in the kernel"
+    module = judge.checks_module(assignment)
+    calls = judge.parse_test(cell.source)
+    names = set()
+    for call in calls:
+        names |= {n.func.attr for n in __import__("ast").walk(call) if judge._is_check_call(n)}
+    assert all(callable(getattr(module, name, None)) for name in names), names
