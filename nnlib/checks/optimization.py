@@ -141,14 +141,14 @@ def _run(update, what, params0, loss_fn, state0, n_steps, kwargs, stale_grads=Tr
     __tracebackhide__ = True
     params = [p.clone().requires_grad_(True) for p in params0]
     state = [s.clone() for s in state0]
-    step = stepper(update, _Loss, loss_fn.seed) if student else None
+    stepped = stepper(update, _Loss, loss_fn.seed) if student else None
     history = []
     for step in range(n_steps):
         if stale_grads:
             for p in params:
                 p.grad = torch.full_like(p, 3.0)
         if student:
-            call(what, step, list(params), list(state), **kwargs)
+            call(what, stepped, list(params), list(state), **kwargs)
         else:
             update(loss_fn(params), list(params), list(state), **kwargs)
         for i, p in enumerate(params):
