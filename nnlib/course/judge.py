@@ -1,22 +1,25 @@
-"""The judge: decides each hidden test outside the student's kernel.
+"""The judge: decides every graded test cell outside the student's kernel.
 
-A graded test cell of a master notebook ends with its hidden test, one call
+A graded test cell of a master notebook is a docstring, a visible self-check and its hidden test:
 
+    '''Is `loss` the mean of squared errors?'''
+    check.selfcheck_loss(loss)
     ### BEGIN HIDDEN TESTS
-    check.grade_loss(loss)                # or check.grade_x(a, "name"), check.grade_x(globals())
+    check.grade_loss(loss)        # or check.grade_x(a, "name"), check.grade_x(globals()), ...
     ### END HIDDEN TESTS
 
 While grading, such a cell is not run in the kernel. The judge, in the grading worker's own
-process (outside the sandbox, where the kernel cannot reach), calls `grade_loss` of the
-assignment's checks module (`nnlib.checks.<topic>` for assignment `aN_<topic>`) itself, with
-`Remote` stand-ins for the notebook's objects. A stand-in's call sends its arguments to the kernel
-as data (nnlib.course.wire: no code runs on reading), the kernel's agent (nnlib.course.agent) calls
-the student's object and sends back the result, and what the call changed in its arguments, as
-data. The reference answer, the comparison and the verdict are computed here. The cell's outputs
-become the verdict (`Verdict.outputs`): a passing line, an error saying what is off, or the
-partial score, which nbgrader's own rule then scores. Nothing the cell would have printed is used.
+process (outside the sandbox, out of the kernel's reach), evaluates its `check.` calls itself with
+the assignment's checks module (`nnlib.checks.<topic>` for assignment `aN_<topic>`), the notebook's
+names standing for `Remote` objects. Calling a stand-in sends its arguments to the kernel as data
+(nnlib.course.wire: nothing runs on reading), the kernel's agent (nnlib.course.agent) calls the
+student's object, and the result comes back as data, with what the call changed in its arguments.
+The answer key, the comparison and the verdict are computed here. The cell's outputs become the
+verdict (`Verdict.outputs`): what the checks printed and a passing line, one error line saying what
+is off, or the partial score, which nbgrader's own rule then scores.
 
-    verdict = decide(client, cell, assignment)      client: a started nbclient.NotebookClient
+    verdict = decide(client, cell, index, assignment)   client: a started nbclient.NotebookClient,
+                                                        cell: the course's test cell at client.nb[index]
 """
 
 import ast
