@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nnlib import analysis, data, models
+from nnlib import analysis, answers, data
 
 
 def test_gen_samples_without_noise_is_exact_line():
@@ -43,7 +43,7 @@ def test_landscape_matches_model_on_every_grid_point():
     loss, d1, d2 = analysis.shallow_landscape(w1, w2, x, y)
     for i in range(5):
         for j in range(4):
-            net = models.ShallowNarrowLNN([w1[i, j], w2[i, j]])
+            net = answers.hyperparameters.ShallowNarrowLNN([w1[i, j], w2[i, j]])
             assert np.isclose(loss[i, j], net.loss(net.forward(x), y))
             np.testing.assert_allclose((d1[i, j], d2[i, j]), net.dloss_dw(x, y))
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from nnlib import analysis, data, models
+from nnlib import analysis, answers, data, models
 from nnlib.checks import deep_linear as check
 
 
@@ -78,7 +78,7 @@ def test_initializer_std_and_in_place():
     torch.manual_seed(0)
     net = models.LNNet(2000, 1000, 500)
     params = list(net.parameters())
-    models.initializer_(net, 0.3)
+    answers.deep_linear.initializer_(net, 0.3)
     assert all(a is b for a, b in zip(params, net.parameters()))
     for w in net.parameters():
         n_out, n_in = w.shape
@@ -95,15 +95,15 @@ def test_total_weight_is_the_forward_map(dims):
     net = models.LNNet(*dims)
     out, hid = net(torch.eye(dims[0]))
     assert hid.shape == (dims[0], dims[1])
-    torch.testing.assert_close(models.total_weight(net, dims[0]), out.detach().T)
+    torch.testing.assert_close(answers.deep_linear.total_weight(net, dims[0]), out.detach().T)
 
 
 def test_net_svd_reconstructs_the_map():
     """Does net_svd give U diag(S) V^T == W_tot, with S equal to numpy's singular values?"""
     torch.manual_seed(2)
     net = models.LNNet(8, 30, 100)
-    w = models.total_weight(net, 8)
-    u, s, v = models.net_svd(net, 8)
+    w = answers.deep_linear.total_weight(net, 8)
+    u, s, v = answers.deep_linear.net_svd(net, 8)
     torch.testing.assert_close(u @ torch.diag(s) @ v.T, w, atol=1e-5, rtol=1e-4)
     np.testing.assert_allclose(s.numpy(), np.linalg.svd(w.double().numpy(), compute_uv=False), rtol=1e-5)
 
@@ -112,14 +112,14 @@ def test_net_rsm_against_a_loop():
     """Is net_rsm's entry (i, j) the dot product of rows i and j?"""
     h = torch.randn(5, 11, generator=torch.Generator().manual_seed(3))
     loop = torch.tensor([[float(h[i] @ h[j]) for j in range(5)] for i in range(5)])
-    torch.testing.assert_close(models.net_rsm(h), loop)
+    torch.testing.assert_close(answers.deep_linear.net_rsm(h), loop)
 
 
 def test_linear_regression_against_lstsq():
     """Does linear_regression equal numpy's least-squares solution?"""
     r = np.random.default_rng(4)
     x, y = r.normal(size=(4, 30)), r.normal(size=(3, 30))
-    np.testing.assert_allclose(models.linear_regression(x, y), np.linalg.lstsq(x.T, y.T, rcond=None)[0].T,
+    np.testing.assert_allclose(answers.deep_linear.linear_regression(x, y), np.linalg.lstsq(x.T, y.T, rcond=None)[0].T,
                                rtol=1e-10)
 
 
@@ -165,9 +165,9 @@ def test_regression_shallow_and_deep_agree(tree):
     labels, features = tree
     torch.manual_seed(2021)
     model, (losses, *_rest) = analysis.train_hsd(labels, features, progressbar=False)
-    reg = models.linear_regression(labels.T, features.T)
+    reg = answers.deep_linear.linear_regression(labels.T, features.T)
     lr_w, _ = analysis.train_lrnet(labels, features)
-    deep = models.total_weight(model, 8).numpy()
+    deep = answers.deep_linear.total_weight(model, 8).numpy()
     print(f"max |deep - regression| {np.abs(deep - reg).max():.2e}, "
           f"max |shallow - regression| {np.abs(lr_w - reg).max():.2e}")
     assert np.allclose(reg, lr_w, atol=1e-2) and np.allclose(reg, deep, atol=1e-2)

@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from nnlib import analysis, data, models, plots, widgets  # noqa: E402
+from nnlib import analysis, answers, models, plots, widgets  # noqa: E402
 from nnlib.checks import CheckFailed  # noqa: E402
 from nnlib.checks import depth_width as check  # noqa: E402
 
@@ -47,26 +47,26 @@ def test_make_mlp_rejects_bad_arguments():
 @pytest.mark.parametrize("n_in, W, D", [(10, 3, 2), (5, 5, 5), (1, 1, 2), (7, 13, 9)])
 def test_parameter_count_matches_the_built_model(n_in, W, D):
     """Does get_num_params equal the number of elements of the model's parameters?"""
-    assert models.get_num_params(n_in, W, D) == sum(p.numel() for p in models.make_MLP(n_in, W, D).parameters())
+    assert answers.depth_width.get_num_params(n_in, W, D) == sum(p.numel() for p in models.make_MLP(n_in, W, D).parameters())
 
 
 def test_course_values_are_reproduced():
     """Do the references give the course's printed values 33, 0.609, 1.927 and 0.19076240062713623
     (this one to float32 round-off: torch's normal sampler takes a different path on CPUs without AVX2)?"""
-    assert models.get_num_params(10, 3, 2) == 33
+    assert answers.depth_width.get_num_params(10, 3, 2) == 33
     torch.manual_seed(42)
     net = models.make_MLP(10, 3, 2)
     torch.manual_seed(42)
-    models.initialize_layers(net, 1)
+    answers.depth_width.initialize_layers(net, 1)
     assert abs(next(net.parameters())[0][0].item() - 0.609) < 1e-3
     torch.manual_seed(42)
-    X, _ = data.make_data(net, 10, 100)
+    X, _ = answers.depth_width.make_data(net, 10, 100)
     assert abs(X[0][0].item() - 1.927) < 1e-3
     torch.manual_seed(-1)
     teacher = models.make_MLP(5, 5, 5)
-    models.initialize_layers(teacher, 2)
-    data.make_data(teacher, 5, 4000)
-    X_test, _ = data.make_data(teacher, 5, 1000)
+    answers.depth_width.initialize_layers(teacher, 2)
+    answers.depth_width.make_data(teacher, 5, 4000)
+    X_test, _ = answers.depth_width.make_data(teacher, 5, 1000)
     assert X_test[0][0].item() == pytest.approx(0.19076240062713623, rel=0, abs=check.SEED_TEACHER_TOLERANCE)
 
 
@@ -74,7 +74,7 @@ def test_initialization_is_nn_init_normal():
     """Does initialize_layers draw exactly what nn.init.normal_ with std sigma/sqrt(fan-in) draws?"""
     a, b = models.make_MLP(6, 40, 4), models.make_MLP(6, 40, 4)
     torch.manual_seed(3)
-    models.initialize_layers(a, 1.7)
+    answers.depth_width.initialize_layers(a, 1.7)
     torch.manual_seed(3)
     for p in b.parameters():
         torch.nn.init.normal_(p, std=1.7 / np.sqrt(p.shape[1]))
@@ -85,7 +85,7 @@ def test_initialization_is_nn_init_normal():
 def test_initialization_statistics():
     """Is each layer's sample standard deviation within 3% of sigma/sqrt(fan-in)? (ratio printed)"""
     net = models.make_MLP(50, 400, 3)
-    models.initialize_layers(net, 2.0)
+    answers.depth_width.initialize_layers(net, 2.0)
     for p in list(net.parameters())[:2]:
         ratio = p.detach().std().item() / (2.0 / np.sqrt(p.shape[1]))
         print(f"shape {tuple(p.shape)}: std ratio {ratio:.4f}")
@@ -95,7 +95,7 @@ def test_initialization_statistics():
 def test_make_data_is_detached_and_standard_normal():
     """Are the targets detached outputs of the net and the inputs standard normal?"""
     net = models.make_MLP(3, 8, 3)
-    X, y = data.make_data(net, 3, 20000)
+    X, y = answers.depth_width.make_data(net, 3, 20000)
     assert X.shape == (20000, 3) and y.shape == (20000, 1) and not y.requires_grad
     torch.testing.assert_close(y, net(X).detach())
     assert abs(X.mean().item()) < 0.03 and abs(X.std().item() - 1) < 0.03
@@ -107,7 +107,7 @@ def test_train_model_matches_torch_adam_step_by_step():
     net = models.make_MLP(3, 7, 3)
     X, y = torch.randn(50, 3), torch.randn(50, 1)
     other = copy.deepcopy(net)
-    losses = analysis.train_model(net, X, y, 30, 0.01, progressbar=False)
+    losses = answers.depth_width.train_model(net, X, y, 30, 0.01, progressbar=False)
     opt = torch.optim.Adam(other.parameters(), lr=0.01)
     expected = []
     for _ in range(30):
@@ -135,9 +135,9 @@ def test_mse_gradient_matches_centred_differences():
     with torch.no_grad():
         for idx in np.ndindex(*w.shape):
             w[idx] += eps
-            up = analysis.compute_loss(net, X, y)
+            up = answers.depth_width.compute_loss(net, X, y)
             w[idx] -= 2 * eps
-            down = analysis.compute_loss(net, X, y)
+            down = answers.depth_width.compute_loss(net, X, y)
             w[idx] += eps
             numeric[idx] = (up - down) / (2 * eps)
     rel = ((grad - numeric).abs() / (grad.abs() + numeric.abs()).clamp_min(1e-12)).max().item()

@@ -1,6 +1,8 @@
 """Broken and hostile submissions of assignment 1, graded together in one class, in the sandbox.
 
-Each fixture is the worked solution with one thing done to it. After grading, each must have
+Each fixture is the worked solution with one thing done to it; a tampering fixture adds its
+tampering to an honest answer (the solution, or the wrong loss of "honest_mistake") and must score
+exactly what that honest answer scores alone: the judge decides every test outside the kernel. After grading, each must have
 its own status and reason, lose exactly the points named here, and leave the rest of the class
 alone: the honest students score what they score alone, nothing under the course root changes,
 no process a kernel started is alive and no file a kernel wrote is left on the host. (Not JSON,
@@ -266,11 +268,12 @@ FIXTURES = {
                               failure="mean"),
     "patch_inside_magic": Fixture(answers={"loss": WRONG_MSE},
                                   after={"loss": "%time check.grade_loss = check.selfcheck_loss = print"},
-                                  zero=("test_loss",), failure="mean"),
+                                  status=grade.FLAGGED, zero=("test_loss",), reason="check.grade_loss", failure="mean"),
     "changes_defaults": Fixture(answers={"loss": WRONG_MSE}, after={"loss": _DEFAULTS}, zero=("test_loss",),
-                                failure="mean"),
+                                status=grade.FLAGGED, reason="nnlib.checks", failure="mean"),
     "numpy_of_checks_by_computed_name": Fixture(answers={"loss": WRONG_MSE}, after={"loss": _NUMPY_OF_CHECKS},
-                                                zero=("test_loss",), failure="mean"),
+                                                status=grade.FLAGGED, reason="nnlib.checks", zero=("test_loss",),
+                                                failure="mean"),
     "swaps_allclose_everywhere": Fixture(answers={"loss": WRONG_MSE}, after={"loss": _REFERRERS},
                                          zero=("test_loss",), failure="mean"),
     "reads_the_calling_frame": Fixture(answers={"loss": _FRAME}, zero=("test_loss",), failure="mean"),
@@ -282,7 +285,8 @@ FIXTURES = {
                                          "mse = key.mse(y_prediction, y_true)"},
                                 zero=("test_loss",), failure="answer key"),
     "calls_answer_key_from_a_thread": Fixture(answers={"loss": _KEY_THREAD}, zero=("test_loss",), failure="answer key"),
-    "clones_the_answer_keys_code": Fixture(answers={"loss": _KEY_SOURCE}, zero=("test_loss",), failure="mean"),
+    "clones_the_answer_keys_code": Fixture(answers={"loss": _KEY_SOURCE}, zero=("test_loss",), failure="mean",
+                                           status=grade.FLAGGED, reason="__code__"),
     "reads_hidden_tests": Fixture(after={"loss": "text = open('../../../source/a1_hyperparameters/"
                                          "hyperparameters.ipynb').read()"},
                                   status=grade.FLAGGED, reason="hyperparameters.ipynb"),

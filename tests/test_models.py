@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from nnlib import models
+from nnlib import answers, models
 
 
 def centred_difference(f, w, eps=1e-6):
@@ -26,8 +26,8 @@ def test_shallow_gradient_matches_centred_differences():
     rng = np.random.default_rng(0)
     x, y = rng.uniform(size=30), rng.normal(size=30)
     w = np.array([0.7, -1.3])
-    analytic = np.array(models.ShallowNarrowLNN(list(w)).dloss_dw(x, y))
-    numeric = centred_difference(lambda v: models.ShallowNarrowLNN(list(v)).loss(v[0] * v[1] * x, y), w)
+    analytic = np.array(answers.hyperparameters.ShallowNarrowLNN(list(w)).dloss_dw(x, y))
+    numeric = centred_difference(lambda v: answers.hyperparameters.ShallowNarrowLNN(list(v)).loss(v[0] * v[1] * x, y), w)
     err = rel_error(analytic, numeric)
     print(f"shallow net: relative error {err:.2e}")
     assert err < 1e-7
@@ -40,7 +40,7 @@ def test_shallow_gradient_matches_torch_autograd():
     w = torch.tensor([1.1, 0.4], dtype=torch.float64, requires_grad=True)
     loss = torch.mean((torch.from_numpy(y) - w[0] * w[1] * torch.from_numpy(x)) ** 2)
     loss.backward()
-    analytic = models.ShallowNarrowLNN([1.1, 0.4]).dloss_dw(x, y)
+    analytic = answers.hyperparameters.ShallowNarrowLNN([1.1, 0.4]).dloss_dw(x, y)
     np.testing.assert_allclose(analytic, w.grad.numpy(), rtol=1e-10)
 
 
@@ -67,7 +67,7 @@ def test_leave_one_out_products_handle_zero_weights():
 def test_shallow_training_reduces_loss_and_records_every_epoch():
     """Does gradient descent lower the loss and record (n_ep,) losses and (n_ep, 2) weights?"""
     x = np.linspace(0, 1, 20)
-    losses, weights = models.ShallowNarrowLNN([0.5, 0.5]).train(x, 2 * x, 0.1, 50)
+    losses, weights = answers.hyperparameters.ShallowNarrowLNN([0.5, 0.5]).train(x, 2 * x, 0.1, 50)
     assert losses.shape == (50,) and weights.shape == (50, 2)
     assert losses[-1] < losses[0] / 10
 
@@ -81,12 +81,12 @@ def test_deep_training_stops_on_divergence_with_nan_tail():
 
 def test_mse_is_mean_of_squares():
     """Is the reference loss the mean (not the sum, not halved) of squared errors?"""
-    assert models.mse(np.array([1.0, 2.0]), np.array([1.0, 4.0])) == 2.0
+    assert answers.hyperparameters.mse(np.array([1.0, 2.0]), np.array([1.0, 4.0])) == 2.0
 
 
 def test_narrow_nets_take_predictions_before_targets():
     """Do both narrow nets' loss take (y_p, y_t), in the order of the graded loss(y_prediction, y_true)?"""
     import inspect
 
-    for cls in (models.ShallowNarrowLNN, models.DeepNarrowLNN):
+    for cls in (answers.hyperparameters.ShallowNarrowLNN, models.DeepNarrowLNN):
         assert list(inspect.signature(cls.loss).parameters) == ["self", "y_p", "y_t"], cls.__name__

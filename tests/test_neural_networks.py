@@ -10,7 +10,7 @@ import torch
 
 matplotlib.use("Agg")
 
-from nnlib import analysis, models, optim, plots  # noqa: E402
+from nnlib import analysis, answers, models, plots  # noqa: E402
 
 
 def rel_error(a, b, floor=1e-4):
@@ -28,7 +28,7 @@ def test_count_parameters_matches_torch_and_the_drawing(sizes):
     drawn = plots.draw_neural_net(sizes, ax=ax, draw_bias=True, show=False)
     undrawn = plots.draw_neural_net(sizes, ax=ax, show=False)
     matplotlib.pyplot.close(fig)
-    assert models.count_parameters(sizes) == torch_counts == drawn == undrawn
+    assert answers.neural_networks.count_parameters(sizes) == torch_counts == drawn == undrawn
 
 
 @pytest.mark.parametrize("name, torch_fn", [("sigmoid", torch.sigmoid), ("tanh", torch.tanh), ("relu", torch.relu)])
@@ -50,14 +50,14 @@ def test_activation_derivatives_match_autograd_and_centred_differences(name, tor
 def test_sigmoid_is_stable_for_large_inputs():
     """Does the reference sigmoid avoid overflow for |z| = 1000?"""
     with np.errstate(over="raise", invalid="raise", divide="raise"):
-        out = models.sigmoid(np.array([-1000.0, 0.0, 1000.0]))
+        out = answers.neural_networks.sigmoid(np.array([-1000.0, 0.0, 1000.0]))
     np.testing.assert_allclose(out, [0.0, 0.5, 1.0])
 
 
 @pytest.mark.parametrize("init, std_of, kind", [
-    (models.glorot_normal_, lambda fi, fo: np.sqrt(2 / (fi + fo)), "normal"),
-    (models.glorot_uniform_, lambda fi, fo: np.sqrt(2 / (fi + fo)), "uniform"),
-    (models.he_normal_, lambda fi, fo: np.sqrt(2 / fi), "normal"),
+    (answers.neural_networks.glorot_normal_, lambda fi, fo: np.sqrt(2 / (fi + fo)), "normal"),
+    (answers.neural_networks.glorot_uniform_, lambda fi, fo: np.sqrt(2 / (fi + fo)), "uniform"),
+    (answers.neural_networks.he_normal_, lambda fi, fo: np.sqrt(2 / fi), "normal"),
 ])
 def test_initializers_have_the_formula_std_in_place(init, std_of, kind):
     """Do the initializers give the formula's std on large layers, in place, with zero biases?"""
@@ -80,17 +80,17 @@ def test_glorot_and_he_match_torch_nn_init_statistics():
     """Do our initializers and torch.nn.init (xavier_normal_, kaiming_normal_) agree in std?"""
     torch.manual_seed(1)
     a, b = torch.nn.Linear(800, 200), torch.nn.Linear(800, 200)
-    models.glorot_normal_(a)
+    answers.neural_networks.glorot_normal_(a)
     torch.nn.init.xavier_normal_(b.weight)
     assert np.isclose(a.weight.std().item(), b.weight.std().item(), rtol=0.02)
-    models.he_normal_(a)
+    answers.neural_networks.he_normal_(a)
     torch.nn.init.kaiming_normal_(b.weight, nonlinearity="relu")
     assert np.isclose(a.weight.std().item(), b.weight.std().item(), rtol=0.02)
 
 
 @pytest.mark.parametrize("hyper", [{}, {"lr": 0.05, "beta1": 0.8, "beta2": 0.99, "epsilon": 1e-6}])
 def test_adam_update_matches_torch_optim_adam(hyper):
-    """Does optim.adam_update follow torch.optim.Adam for 20 steps, moments included?"""
+    """Does answers.neural_networks.adam_update follow torch.optim.Adam for 20 steps, moments included?"""
     torch.manual_seed(2)
     A, t = torch.randn(5, 3, dtype=torch.float64), torch.randn(5, dtype=torch.float64)
     w0 = torch.randn(3, dtype=torch.float64)
@@ -104,7 +104,7 @@ def test_adam_update_matches_torch_optim_adam(hyper):
     opt = torch.optim.Adam([theirs], lr=hyper.get("lr", 1e-3), betas=(hyper.get("beta1", 0.9), hyper.get("beta2", 0.999)),
                            eps=hyper.get("epsilon", 1e-8))
     for step in range(1, 21):
-        optim.adam_update(loss_fn(mine), [mine], m, v, step, **hyper)
+        answers.neural_networks.adam_update(loss_fn(mine), [mine], m, v, step, **hyper)
         opt.zero_grad()
         loss_fn(theirs).backward()
         opt.step()
@@ -117,7 +117,7 @@ def test_update_path_with_adam_retraces_torch_adam_on_the_toy_surface():
     """Does the hand-written Adam path on Beale's function coincide with torch.optim.Adam's?"""
     cls, kw = analysis.lecture_optimizers()["adam"]
     theirs = analysis.optimizer_path(lambda ps: cls(ps, **kw), n_steps=50)
-    mine = analysis.update_path(optim.adam_update, n_steps=50, lr=kw["lr"])
+    mine = analysis.update_path(answers.neural_networks.adam_update, n_steps=50, lr=kw["lr"])
     np.testing.assert_allclose(mine, theirs, rtol=1e-10, atol=1e-12)
     assert analysis.beale(*theirs[-1]) < analysis.beale(*theirs[0])
 
@@ -143,7 +143,7 @@ def test_fit_early_stopping_stops_after_patience_and_restores_the_best_weights()
         state["epoch"] += 1
         return 0.0
 
-    history = analysis.fit_early_stopping(model, train_epoch, lambda m: val[state["epoch"] - 1],
+    history = answers.neural_networks.fit_early_stopping(model, train_epoch, lambda m: val[state["epoch"] - 1],
                                           max_epochs=10, patience=3)
     assert state["epoch"] == 5 and history["best_epoch"] == 1
     assert history["val_loss"] == val[:5]
@@ -158,7 +158,7 @@ def test_fit_early_stopping_trains_digits_and_keeps_its_best_validation_loss():
     before = copy.deepcopy(net.state_dict())
     opt = torch.optim.Adam(net.parameters(), lr=1e-2)
     evaluate = analysis.evaluator(Xv, yv)
-    history = analysis.fit_early_stopping(net, analysis.epoch_trainer(X, y, opt), evaluate, max_epochs=15, patience=3)
+    history = answers.neural_networks.fit_early_stopping(net, analysis.epoch_trainer(X, y, opt), evaluate, max_epochs=15, patience=3)
     assert np.isclose(evaluate(net), min(history["val_loss"]))
     assert not torch.equal(before["0.weight"], net.state_dict()["0.weight"])
     assert analysis.accuracy(net, Xv, yv) > 0.8
@@ -167,7 +167,7 @@ def test_fit_early_stopping_trains_digits_and_keeps_its_best_validation_loss():
 def test_backprop_gradient_norms_match_autograd():
     """Is the hand-backpropagated gradient of the numpy stack the one torch autograd computes?"""
     depth, width = 6, 12
-    norms = analysis.backprop_gradient_norms(models.tanh, models.tanh_derivative, depth=depth, width=width,
+    norms = analysis.backprop_gradient_norms(answers.neural_networks.tanh, answers.neural_networks.tanh_derivative, depth=depth, width=width,
                                              n_samples=5, seed=3)
     r = np.random.default_rng(3)
     weights = [torch.tensor(r.normal(scale=1 / np.sqrt(width), size=(width, width))) for _ in range(depth)]
@@ -185,7 +185,7 @@ def test_backprop_gradient_norms_match_autograd():
 
 def test_activation_statistics_he_keeps_relu_alive():
     """Does He initialization keep the std of a deep ReLU stack's activations away from 0, unlike N(0, 0.01^2)?"""
-    he = analysis.activation_statistics(models.he_normal_, "relu", depth=8, width=64)
+    he = analysis.activation_statistics(answers.neural_networks.he_normal_, "relu", depth=8, width=64)
     assert he.shape == (8, 2) and he[-1, 1] > 0.2
 
     def tiny(model):

@@ -13,7 +13,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from nnlib import analysis, data, models, optim, widgets  # noqa: E402
+from nnlib import analysis, answers, data, models, optim, widgets  # noqa: E402
 from nnlib.checks import optimization as check  # noqa: E402
 
 
@@ -73,7 +73,7 @@ def test_gradient_update_is_torch_sgd():
 def test_momentum_is_torch_sgd_with_momentum(lr, beta):
     """Is v <- -lr g + beta v, w <- w + v the same path as torch's b <- beta b + g, w <- w - lr b?"""
     params0, loss_fn = _problem(2)
-    _assert_paths(_run_ours(optim.momentum_update, params0, loss_fn, 10, 1, lr=lr, beta=beta),
+    _assert_paths(_run_ours(answers.optimization.momentum_update, params0, loss_fn, 10, 1, lr=lr, beta=beta),
                   _run_torch(torch.optim.SGD, params0, loss_fn, 10, lr=lr, momentum=beta), rtol=1e-10)
 
 
@@ -83,10 +83,10 @@ def test_rmsprop_is_torch_rmsprop_up_to_epsilon_placement(alpha):
     epsilon (inside the root here, outside in torch) only components whose gradient is near zero
     step differently, by less than the learning rate per step (printed)."""
     params0, loss_fn = _problem(3)
-    ours = _run_ours(optim.rmsprop_update, params0, loss_fn, 10, 1, lr=0.01, alpha=alpha, epsilon=0.0)
+    ours = _run_ours(answers.optimization.rmsprop_update, params0, loss_fn, 10, 1, lr=0.01, alpha=alpha, epsilon=0.0)
     theirs = _run_torch(torch.optim.RMSprop, params0, loss_fn, 10, lr=0.01, alpha=alpha, eps=0.0)
     _assert_paths(ours, theirs, rtol=1e-10)
-    ours = _run_ours(optim.rmsprop_update, params0, loss_fn, 10, 1, lr=0.01, alpha=alpha, epsilon=1e-8)
+    ours = _run_ours(answers.optimization.rmsprop_update, params0, loss_fn, 10, 1, lr=0.01, alpha=alpha, epsilon=1e-8)
     theirs = _run_torch(torch.optim.RMSprop, params0, loss_fn, 10, lr=0.01, alpha=alpha, eps=1e-8)
     err = max(float((a - b).abs().max()) for sa, sb in zip(ours, theirs) for a, b in zip(sa, sb))
     print(f"largest parameter difference over 10 steps with epsilon 1e-8: {err:.2e}")
@@ -96,7 +96,7 @@ def test_rmsprop_is_torch_rmsprop_up_to_epsilon_placement(alpha):
 def test_updates_zero_stale_gradients_and_keep_state_in_place():
     """Do the updates ignore a stale .grad and update the caller's state tensors themselves?"""
     params0, loss_fn = _problem(4)
-    for update in (optim.momentum_update, optim.rmsprop_update):
+    for update in (answers.optimization.momentum_update, answers.optimization.rmsprop_update):
         clean, stale = _leaves(params0), _leaves(params0)
         for p in stale:
             p.grad = torch.full_like(p, 5.0)
@@ -121,13 +121,13 @@ def test_zero_grad_leaves_missing_gradients_alone():
 def test_n_state_counts_state_lists():
     """Does n_state read 0 state lists for gradient descent and 1 for momentum and RMSprop?"""
     assert optim.n_state(optim.gradient_update) == 0
-    assert optim.n_state(optim.momentum_update) == optim.n_state(optim.rmsprop_update) == 1
+    assert optim.n_state(answers.optimization.momentum_update) == optim.n_state(answers.optimization.rmsprop_update) == 1
 
 
 def test_run_optimizer_logs_parameters_and_loss_before_each_step():
     """Does run_optimizer record (u, v, loss) before each step and reach the minimum of a quadratic?"""
     traj = optim.run_optimizer([0.0, 0.0], lambda u, v: (u - 1) ** 2 + 4 * (v + 2) ** 2,
-                               optim.momentum_update, 300, {"lr": 0.02, "beta": 0.9})
+                               answers.optimization.momentum_update, 300, {"lr": 0.02, "beta": 0.9})
     assert traj.shape == (300, 3)
     assert traj[0].tolist() == [0.0, 0.0, 17.0]
     np.testing.assert_allclose(traj[-1, :2], [1.0, -2.0], atol=1e-5)
@@ -185,7 +185,7 @@ def test_reference_sample_minibatch_pairs_rows():
     X = torch.arange(50.0).reshape(50, 1).repeat(1, 3)
     y = torch.arange(50)
     torch.manual_seed(0)
-    xb, yb = data.sample_minibatch(X, y, 20)
+    xb, yb = answers.optimization.sample_minibatch(X, y, 20)
     assert xb.shape == (20, 3) and torch.equal(xb[:, 0].long(), yb)
 
 
@@ -286,7 +286,7 @@ def test_minibatch_runs_stay_within_the_time_budget():
     torch.manual_seed(0)
     X, y = torch.randn(200, 8), torch.randint(10, (200,))
     start = time.perf_counter()
-    history = analysis.minibatch_runs(models.MLP(8, 10, [16]), X, y, data.sample_minibatch, optim.gradient_update,
+    history = analysis.minibatch_runs(models.MLP(8, 10, [16]), X, y, answers.optimization.sample_minibatch, optim.gradient_update,
                                       [10, 100], [0.01, 0.01], 0.2, progressbar=False)
     elapsed = time.perf_counter() - start
     for run in history.values():
@@ -308,16 +308,16 @@ def test_optimization_widgets_draw_headless_while_grading(make, monkeypatch):
 
         best = analysis.newton_optimum(g)
         surface = analysis.loss_surface(g, np.linspace(-4, 4, 5), np.linspace(-4, 4, 5))
-        ui = widgets.momentum_widget(g, best, surface, optim.gradient_update, optim.momentum_update)
+        ui = widgets.momentum_widget(g, best, surface, optim.gradient_update, answers.optimization.momentum_update)
     elif make == "overparam":
         ui = widgets.overparam_widget(X, y, optim.gradient_update, 16)
     elif make == "computation":
         ui = widgets.computation_widget(X, y, 16)
     elif make == "minibatch":
-        ui = widgets.minibatch_widget(X, y, data.sample_minibatch, optim.gradient_update, 16)
+        ui = widgets.minibatch_widget(X, y, answers.optimization.sample_minibatch, optim.gradient_update, 16)
     else:
-        ui = widgets.compare_optimizers_widget(X, y, data.sample_minibatch, optim.gradient_update,
-                                               optim.momentum_update, optim.rmsprop_update, 16)
+        ui = widgets.compare_optimizers_widget(X, y, answers.optimization.sample_minibatch, optim.gradient_update,
+                                               answers.optimization.momentum_update, answers.optimization.rmsprop_update, 16)
     assert ui is not None and ui.canvas.outputs
     assert all("image/png" in o["data"] for o in ui.canvas.outputs if o["output_type"] == "display_data")
     assert not any(o["output_type"] == "error" for o in ui.canvas.outputs)

@@ -9,7 +9,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from IPython.utils.capture import capture_output  # noqa: E402
 
-from nnlib import analysis, optim, widgets  # noqa: E402
+from nnlib import analysis, answers, optim, widgets  # noqa: E402
 
 
 def images(canvas):
@@ -49,7 +49,7 @@ def test_run_button_redraws_the_momentum_demo_in_place():
 
     best = analysis.newton_optimum(g)
     surface = analysis.loss_surface(g, np.linspace(-4, 4, 5), np.linspace(-4, 4, 5))
-    box = widgets.momentum_widget(g, best, surface, optim.gradient_update, optim.momentum_update)
+    box = widgets.momentum_widget(g, best, surface, optim.gradient_update, answers.optimization.momentum_update)
     assert len(images(box.canvas)) == 2          # distances, then the 3-D surface
     box.controls["max_steps"].value = 60
     with capture_output() as captured:
@@ -98,7 +98,8 @@ def test_interplay_refuses_to_register_a_diverging_rate():
 KERNEL_DEMO = """
 import numpy as np
 from nnlib import widgets
-from nnlib.optim import gradient_update, momentum_update
+from nnlib.optim import gradient_update
+from nnlib.answers.optimization import momentum_update
 def g(u, v):
     return (u - 1) ** 2 + 3 * (v + 0.5) ** 2
 U, V = np.meshgrid(np.linspace(-4, 4, 5), np.linspace(-4, 4, 5))
