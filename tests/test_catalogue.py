@@ -6,9 +6,10 @@ answer's cell and its tests are re-executed, and scored with nbgrader's own rule
 
 from pathlib import Path
 
+import nbformat
 import pytest
 
-from nnlib.course import catalogue
+from nnlib.course import catalogue, submissions
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOGUES = catalogue.find(ROOT)
@@ -40,11 +41,32 @@ def test_master_notebook_scores_full_marks(outcomes, assignment):
     assert not lost, f"the master solution loses points: {lost}"
 
 
+def _notebook_regions_and_tests(cat):
+    """The master notebook's autograded solution regions and its graded test cells."""
+    nb = submissions.read(ROOT / "source" / cat.assignment / cat.notebook)
+    regions, tests = set(), set()
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type != "code":
+            continue
+        if meta.get("solution") and not meta.get("grade"):
+            regions |= set(submissions.solution_regions(nbformat.v4.new_notebook(cells=[cell])))
+        elif meta.get("grade"):
+            tests.add(meta["grade_id"])
+    return regions, tests
+
+
 @pytest.mark.parametrize("assignment", sorted(CATALOGUES))
 def test_catalogue_covers_every_autograded_region(assignment):
-    """Does each graded region have at least two wrong answers and one right variant?"""
+    """Does the catalogue name every autograded region and test cell of the master notebook, and
+    give each region at least two wrong answers and one right variant?"""
     cat = CATALOGUES[assignment]
-    for region in cat.tests:
+    regions, tests = _notebook_regions_and_tests(cat)
+    assert set(cat.tests) == regions, f"regions of the notebook not in TESTS: {regions - set(cat.tests)}; " \
+                                      f"in TESTS but not in the notebook: {set(cat.tests) - regions}"
+    named = {t for ts in cat.tests.values() for t in ts}
+    assert named == tests, f"test cells not graded by any region: {tests - named}; unknown: {named - tests}"
+    for region in regions:
         wrong = [a for a in cat.answers if a.region == region and a.wrong]
         right = [a for a in cat.answers if a.region == region and not a.wrong]
         assert len(wrong) >= 2 and len(right) >= 1, f"{region}: {len(wrong)} wrong, {len(right)} right"
