@@ -36,7 +36,7 @@ def test_activation_derivatives_match_autograd_and_centred_differences(name, tor
     """Is each reference derivative the slope of its function (autograd, and centred differences)?"""
     z = np.random.default_rng(0).normal(scale=3, size=(6, 7))
     z[np.abs(z) < 1e-3] = 0.3
-    f, df = getattr(models, name), getattr(models, name + "_derivative")
+    f, df = getattr(answers.neural_networks, name), getattr(answers.neural_networks, name + "_derivative")
     zt = torch.tensor(z, requires_grad=True)
     torch_fn(zt).sum().backward()
     np.testing.assert_allclose(f(z), torch_fn(torch.tensor(z)).numpy(), rtol=1e-12, atol=1e-15)
