@@ -173,3 +173,12 @@ def _test_cell_sources(text):
     nb = json.loads(text)
     return "\n".join("".join(c["source"]) for c in nb["cells"]
                      if c.get("metadata", {}).get("nbgrader", {}).get("grade") and c["cell_type"] == "code")
+
+
+@pytest.mark.parametrize("path", _notebooks("solutions"), ids=lambda p: p.parent.name)
+def test_worked_solutions_run_without_an_error(path):
+    """Does every cell of the worked solutions, run top to bottom as a student would, end without an error?"""
+    nb = json.loads(path.read_text())
+    errors = [f"cell {i}: {o.get('ename')}: {o.get('evalue')}" for i, c in enumerate(nb["cells"])
+              for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors, errors
