@@ -22,7 +22,7 @@ PROTECTED_ROOTS = {"check", "checks", "nnlib", "builtins", "__builtins__"}
 PROTECTED_PATHS = ("np.", "numpy.", "torch.allclose", "torch.isclose", "torch.equal", "torch.testing",
                    "sys.modules", "get_ipython", "IPython")
 ALLOWED_WRITES = ("torch.backends.",)
-SEALED_MODULES = ("nnlib.checks", "nnlib.reference", "nnlib.course", "sqlite3")
+SEALED_MODULES = ("nnlib.checks", "nnlib.reference", "nnlib.answers", "nnlib.course", "sqlite3")
 SUSPECT_ATTRS = {"__code__", "showtraceback", "_showtraceback", "showsyntaxerror", "setprofile", "settrace",
                  "set_custom_exc", "__globals__",
                  # hooks that change how later cells are read, so the scan would no longer read them as run
