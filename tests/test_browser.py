@@ -77,11 +77,11 @@ def timings(request):
     line = f"browser tests: {time.monotonic() - start:.0f} s in all{parts}"
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     capture = request.config.pluginmanager.get_plugin("capturemanager")
-    if reporter is not None and capture is not None:
+    if reporter is not None and capture is not None and not hasattr(request.config, "workerinput"):
         with capture.global_and_fixture_disabled():  # as capsys.disabled() does
             reporter.write("\n")  # after the progress dots of this file
             reporter.write_line(line)
-    else:  # a pytest-xdist worker has no terminal: seen with -rP
+    else:  # a pytest-xdist worker's terminal is not shown: seen with -rP
         print(line)
 
 
@@ -292,13 +292,14 @@ def test_demo_redraws_in_its_own_cell(page, answered_notebook, tmp_path, timings
 # ---- formgrader: an instructor grades a written answer -----------------------------------------
 
 @pytest.fixture(scope="module")
-def graded_class(tmp_path_factory):
+def graded_class(tmp_path_factory, timings):
     """A course folder that formgrader opens, in nbgrader's layout: one student's answered
     submission of GRADED_ASSIGNMENT graded by `course grade` (in the sandbox where it can run),
     with the gradebook, autograded/ and source/ that formgrader reads, and nbgrader_config.py.
 
     -> SimpleNamespace(root, db_url, assignment, notebook, student). Where the class gradebook
     and formgrader's course folder come from is set here only."""
+    start = time.monotonic()
     root = tmp_path_factory.mktemp("class")
     assignment, student = GRADED_ASSIGNMENT, GRADED_STUDENT
     (name,) = [p.name for p in (ROOT / "source" / assignment).glob("*.ipynb")]
@@ -317,6 +318,7 @@ def graded_class(tmp_path_factory):
         "c = get_config()\n"
         f"c.CourseDirectory.root = {str(root)!r}\n"
         f"c.Exchange.root = {str(root / 'exchange')!r}\n")
+    timings["grading the class"] = time.monotonic() - start
     return SimpleNamespace(root=root, db_url=f"sqlite:///{root / 'gradebook.db'}", assignment=assignment,
                            notebook=Path(name).stem, student=student)
 
