@@ -195,6 +195,7 @@ def wait_for_all_cells(page, timeout):
     stopped on an error fails with the error shown."""
     prompts = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt")
     kernel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator")
+    expect(prompts.first).to_have_text(re.compile(r"\[(\*|\d+)\]:"))  # Run All has begun
     deadline = time.monotonic() + timeout
     while True:
         texts = [t.strip() for t in prompts.all_text_contents()]  # offscreen cells have no innerText
