@@ -598,12 +598,18 @@ def _exactly(what, got, value, hint):
         fail(f"{what}: expected {value:.6g}, got {got:.6g}. {hint}")
 
 
+LAST_STEP_FACTOR = 4   # how far one Adam step may move the training error (the course's quasi-linear
+                       # run: 0.0059 recorded before its last step, 0.0174 after it)
+
+
 def _last_loss_matches(what, losses, net, X, y, y_scale, hint):
-    """Hidden test: the last recorded training loss is the network's final error (within 30 %, one step)."""
+    """Hidden test: the last recorded training loss is the network's final error, up to what the
+    last step changed (LAST_STEP_FACTOR either way): losses of another network, or scaled otherwise,
+    are farther off."""
     __tracebackhide__ = True
     final = _rel(net, X, y) * float(y.var()) / y_scale
     last = float(losses[-1])
-    if not 0.7 * final < last < 1.5 * final + 1e-9:
+    if not final / LAST_STEP_FACTOR < last < LAST_STEP_FACTOR * final + 1e-9:
         fail(f"{what} should record the training losses of its network: the last entry is {last:.3g}, the "
              f"network's error on the training set, scaled as the text says, is {final:.3g}. {hint}")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 
-from nnlib.course import submissions
+from nnlib.course import integrity, submissions
 
 BAD_INPUTS = ("not_json", "no_cells", "wrong_name", "endless", "tamper", "warnings", "deleted_test", "reordered")
 
@@ -68,8 +68,11 @@ def make_class(root, cat, outcomes, n, submitted, seed=0, bad_every=0):
             answers[region] = answer.code
             for test in tests:
                 scores[test] = outcome.scores[test][0]
-        _write(folder, name, submissions.solved(release, source, answers))
-        expected.append(Expected(student, "graded", scores))
+        nb = submissions.solved(release, source, answers)
+        _write(folder, name, nb)
+        # an answer that imports the answer key (a catalogued wrong answer) is also listed for review
+        status = "graded, flagged for review" if integrity.scan(nb, release) else "graded"
+        expected.append(Expected(student, status, scores))
     return expected
 
 
