@@ -295,8 +295,8 @@ def test_demo_redraws_in_its_own_cell(page, answered_notebook, tmp_path, timings
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory, timings):
     """A course folder that formgrader opens, in nbgrader's layout: one student's answered
-    submission of GRADED_ASSIGNMENT graded by `course grade` (in the sandbox where it can run),
-    with the gradebook, autograded/ and source/ that formgrader reads, and nbgrader_config.py.
+    submission of GRADED_ASSIGNMENT graded by `course grade --out` (in the sandbox where it can run),
+    which writes the gradebook, submitted/, autograded/ and the nbgrader_config.py formgrader reads.
 
     -> SimpleNamespace(root, db_url, assignment, notebook, student). Where the class gradebook
     and formgrader's course folder come from is set here only."""
@@ -312,13 +312,9 @@ def graded_class(tmp_path_factory, timings):
     (result,) = grade.grade(ROOT, [assignment], root / "submitted", root, workers=1, timeout=60,
                             progress=False, log=lambda *_: None, sandboxed=sandbox.unavailable() is None)
     assert result.status == grade.GRADED, result
-    # formgrader lists the assignments it finds in source/
-    shutil.copytree(ROOT / "source" / assignment, root / "source" / assignment)
-    (root / "exchange").mkdir()
-    (root / "nbgrader_config.py").write_text(
-        "c = get_config()\n"
-        f"c.CourseDirectory.root = {str(root)!r}\n"
-        f"c.Exchange.root = {str(root / 'exchange')!r}\n")
+    # course grade wrote <out>/nbgrader_config.py: this folder as the course root for nbgrader and
+    # formgrader, the course's source/ (formgrader lists the assignments it finds there), an exchange
+    assert (root / "nbgrader_config.py").is_file() and (root / "exchange").is_dir()
     timings["grading the class"] = time.monotonic() - start
     return SimpleNamespace(root=root, db_url=f"sqlite:///{root / 'gradebook.db'}", assignment=assignment,
                            notebook=Path(name).stem, student=student)
