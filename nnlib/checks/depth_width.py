@@ -598,18 +598,23 @@ def _exactly(what, got, value, hint):
         fail(f"{what}: expected {value:.6g}, got {got:.6g}. {hint}")
 
 
-LAST_STEP_FACTOR = 4   # how far one Adam step may move the training error (the course's quasi-linear
-                       # run: 0.0059 recorded before its last step, 0.0174 after it)
+# How far the last recorded training loss may be from the network's final training error: the
+# record is taken before each epoch's step, so the last step's change is not in it. The chaotic
+# teacher's runs end within 30 %; the quasi-linear run's last Adam step triples the error (0.0059
+# recorded, 0.0174 after it), so its check allows a factor of 4 either way.
+LAST_STEP = (0.7, 1.5)
+LAST_STEP_QUASI = (0.25, 4.0)
 
 
-def _last_loss_matches(what, losses, net, X, y, y_scale, hint):
+def _last_loss_matches(what, losses, net, X, y, y_scale, hint, bounds=LAST_STEP):
     """Hidden test: the last recorded training loss is the network's final error, up to what the
-    last step changed (LAST_STEP_FACTOR either way): losses of another network, or scaled otherwise,
-    are farther off."""
+    last step changed (`bounds`: lowest and highest ratio): losses of another network, or scaled
+    otherwise, are farther off."""
     __tracebackhide__ = True
     final = _rel(net, X, y) * float(y.var()) / y_scale
     last = float(losses[-1])
-    if not final / LAST_STEP_FACTOR < last < LAST_STEP_FACTOR * final + 1e-9:
+    low, high = bounds
+    if not low * final < last < high * final + 1e-9:
         fail(f"{what} should record the training losses of its network: the last entry is {last:.3g}, the "
              f"network's error on the training set, scaled as the text says, is {final:.3g}. {hint}")
 
@@ -832,6 +837,7 @@ def grade_quasi_student(ns):
              f"{best:.3g} for the best shallow student of the chaotic teacher (up to 135 units); expected at "
              f"least {QUASI_FACTOR} times lower")
     _last_loss_matches("Es_ql_train", Es, ns["student_ql"], ns["X_train_ql"], ns["y_train_ql"],
-                       float(ns["y_test_ql"].var()), "Divide the losses train_model returns by float(y_test_ql.var()).")
+                       float(ns["y_test_ql"].var()), "Divide the losses train_model returns by float(y_test_ql.var()).",
+                       bounds=LAST_STEP_QUASI)
     _course_epochs("n_epochs_ql", ns["n_epochs_ql"])
     passed("10 units fit the quasi-linear teacher far better than 135 fit the chaotic one")

@@ -29,6 +29,7 @@ from nbgrader.utils import determine_grade
 from nnlib.course import judge, submissions
 from nnlib.course.client import GradingKernelManager
 from nnlib.course.config import load_config
+from nnlib.course.preprocessors import sealed_env
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,7 @@ def run(root, catalogue, timeout=120):
     previous = os.environ.get("NBGRADER_EXECUTION")
     os.environ["NBGRADER_EXECUTION"] = "autograde"
     try:
-        with runner.client.setup_kernel():   # a grading kernel: the answer key sealed
+        with runner.client.setup_kernel(env=sealed_env()):   # as a grading kernel: the answer key sealed
             for i, cell in enumerate(runner.nb.cells):
                 if cell.cell_type != "code":
                     continue

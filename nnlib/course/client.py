@@ -20,7 +20,6 @@ from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.channels import AsyncZMQSocketChannel
 from traitlets import Type
 
-from nnlib import reference
 from nnlib.course.forkserver import IPC_ENV
 
 SLICE = 0.5
@@ -55,15 +54,9 @@ class GradingKernelManager(AsyncKernelManager):
 
     While this process grades in a sandbox (forkserver.IPC_ENV set), the kernel's sockets are unix
     sockets at that path prefix (ZMQ's ipc transport), reachable from here and from no other sandbox.
-    Its kernels find the answer key sealed (nnlib.reference.SEALED_ENV), with or without the sandbox.
     """
 
     client_factory = Type(GradingKernelClient)
-
-    async def _async_pre_start_kernel(self, **kw):
-        # A grading kernel never imports the answer key; in the sandbox it is not even there.
-        kw["env"] = {**kw.get("env", os.environ), reference.SEALED_ENV: "1"}
-        return await super()._async_pre_start_kernel(**kw)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)

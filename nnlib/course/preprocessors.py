@@ -1,5 +1,6 @@
 """nbconvert preprocessors that nbgrader_config.py plugs into nbgrader's pipelines."""
 
+import os
 import re
 from pathlib import Path
 
@@ -8,6 +9,7 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions, Execute
 from traitlets import Bool, List, Unicode
 
+from nnlib import reference
 from nnlib.course import judge
 from nnlib.course.client import GradingKernelManager
 
@@ -54,6 +56,11 @@ class NamedClearSolutions(ClearSolutions):
             self.code_stub = stubs
 
 
+def sealed_env(env=None):
+    """`env` (default: this process's) for a kernel that must find the answer key sealed."""
+    return {**(os.environ if env is None else env), reference.SEALED_ENV: "1"}
+
+
 KILLED = "KernelKilled"
 KILLED_TEXT = ("this cell stopped the Python kernel while grading (os._exit, a crash, or the memory cap); "
                "it was left out and the rest of the notebook graded without it")
@@ -76,10 +83,17 @@ class GuardedExecute(Execute):
     skip_cells = List(Unicode(), help="'<notebook> <cell index>' of cells not to run").tag(config=True)
     judged = Bool(True, help="hidden tests decided by the judge (nnlib.course.judge), never run in the "
                              "kernel").tag(config=True)
+    seal_answer_key = Bool(False, help="the kernel finds the answer key (nnlib.answers) sealed, as in the "
+                                       "grading sandbox: set for students' submissions").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", GradingKernelManager)
         super().__init__(*args, **kwargs)
+
+    async def async_start_new_kernel(self, **kwargs):
+        if self.seal_answer_key:
+            kwargs["env"] = sealed_env(kwargs.get("env"))
+        return await super().async_start_new_kernel(**kwargs)
 
     def preprocess_cell(self, cell, resources, index):
         where = f"{resources.get('unique_key', '')} {index}"
