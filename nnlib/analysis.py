@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from nnlib import models
+from nnlib import models, seeding
 
 
 def shallow_landscape(w1, w2, x, y):
@@ -570,12 +570,7 @@ def circle_trajectories(W=100, D=20, P=400, sigmas=(2.0, 0.4), seed=42):
     seed: numpy and torch seeds, set here (the global generators are restored afterwards).
     Returns a list, one per sigma, of (D - 1, P, 3) arrays.
     """
-    import torch
-
-    np_state, torch_state = np.random.get_state(), torch.get_rng_state()
-    try:
-        np.random.seed(seed)
-        torch.manual_seed(seed)
+    with seeding.kept(seed, ("numpy", "torch")):
         projection = np.random.normal(size=(W, 3))
         theta = np.linspace(0, 2 * np.pi, P)
         points = np.stack([np.cos(theta), np.sin(theta)], axis=1)
@@ -587,6 +582,3 @@ def circle_trajectories(W=100, D=20, P=400, sigmas=(2.0, 0.4), seed=42):
                     param.normal_(0.0, sigma / np.sqrt(param.shape[1]))
             out.append(np.stack([layer @ projection for layer in hidden_activity(net, points)]))
         return out
-    finally:
-        np.random.set_state(np_state)
-        torch.set_rng_state(torch_state)

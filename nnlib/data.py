@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from nnlib import seeding
+
 
 def gen_samples(n, a, sigma):
     """Noisy samples of the line y = a x.
@@ -26,12 +28,8 @@ def gen_samples(n, a, sigma):
 
 def seeded_samples(n, a, sigma, seed):
     """`gen_samples(n, a, sigma)` drawn under numpy seed `seed`, leaving the global RNG as it was."""
-    state = np.random.get_state()
-    try:
-        np.random.seed(seed)
+    with seeding.kept(seed, ("numpy",)):
         return gen_samples(n, a, sigma)
-    finally:
-        np.random.set_state(state)
 
 
 def deep_narrow_data(seed=2021):

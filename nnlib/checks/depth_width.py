@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from nnlib import models
+from nnlib import models, seeding
 from nnlib.checks import (answer_key, beside, call, expect_close, expect_scalar, fail, neutral, passed,
                           seed_torch, to_array)
 
@@ -29,15 +29,8 @@ QUASI_FACTOR = 1.5   # quasi-linear error at least this many times below the bes
 @contextlib.contextmanager
 def _quiet_and_same_rng():
     """Restore numpy's and torch's generators afterwards; swallow stderr (progress bars)."""
-    import torch
-
-    np_state, torch_state = np.random.get_state(), torch.get_rng_state()
-    try:
-        with contextlib.redirect_stderr(io.StringIO()):
-            yield
-    finally:
-        np.random.set_state(np_state)
-        torch.set_rng_state(torch_state)
+    with seeding.kept(generators=("numpy", "torch")), contextlib.redirect_stderr(io.StringIO()):
+        yield
 
 
 def _tensor(what, value, shape=None):
