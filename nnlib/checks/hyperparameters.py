@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from nnlib import analysis, data
+from nnlib import analysis, data, gradcheck
 from nnlib.checks import (answer_key, beside, call, expect_close, expect_scalar, fail, neutral, passed, rng,
                           small_number, swap_global)
 from nnlib.checks import defined  # noqa: F401 (the notebook's test cells call check.defined)
@@ -76,15 +76,6 @@ def selfcheck_forward(cls):
     passed("forward behaves as a product of the input and the two weights")
 
 
-def _numerical_gradient(w, x, y, eps=1e-6):
-    """Centred differences of the mean squared error w.r.t. (w1, w2)."""
-    def mse_at(a, b):
-        return np.mean((y - a * b * x) ** 2)
-    w1, w2 = w
-    return ((mse_at(w1 + eps, w2) - mse_at(w1 - eps, w2)) / (2 * eps),
-            (mse_at(w1, w2 + eps) - mse_at(w1, w2 - eps)) / (2 * eps))
-
-
 @neutral
 def selfcheck_dloss_dw(cls):
     """dloss_dw against centred finite differences of the mean squared error (relative error printed)."""
@@ -94,8 +85,8 @@ def selfcheck_dloss_dw(cls):
     if not (isinstance(got, (tuple, list)) and len(got) == 2):
         fail(f"dloss_dw should return two numbers (dloss_dw1, dloss_dw2), got {got!r}")
     got = np.array([expect_scalar("dloss_dw1", got[0]), expect_scalar("dloss_dw2", got[1])])
-    numeric = np.array(_numerical_gradient(w, x, y))
-    rel = np.max(np.abs(got - numeric) / np.maximum(np.abs(got) + np.abs(numeric), 1e-12))
+    numeric = gradcheck.gradient(lambda v: np.mean((y - v[0] * v[1] * x) ** 2), w)
+    rel = gradcheck.relative_error(got, numeric)
     # A right answer is off by round-off only (about 1e-11 here).
     print(f"relative error against centred differences: {small_number(rel, 1e-8)}")
     if rel > 1e-5:
