@@ -4,7 +4,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from mpl_toolkits.axes_grid1 import make_axes_locatable
 
-from nnlib import analysis, data
+from nnlib import analysis, arrays, data
 
 # While an interactive demo redraws (nnlib.widgets), the figures it shows are handed to this
 # function instead of plt.show(); None otherwise.
@@ -465,10 +465,7 @@ def plot_student_vs_teacher(train_errors, y_teacher, y_student):
 
     train_errors: (T,) array; y_teacher, y_student: (N,) or (N, 1) arrays or tensors.
     """
-    def flat(v):
-        return np.asarray(v.detach() if hasattr(v, "detach") else v, dtype=float).ravel()
-
-    y_t, y_s = flat(y_teacher), flat(y_student)
+    y_t, y_s = (arrays.to_numpy(v, float).ravel() for v in (y_teacher, y_student))
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
     axes[0].semilogy(np.asarray(train_errors, dtype=float).ravel(), c="m")
     axes[0].set(xlabel="epochs", ylabel="relative training error")

@@ -23,7 +23,7 @@ import warnings
 
 import numpy as np
 
-from nnlib import reference, seeding
+from nnlib import arrays, reference, seeding
 
 
 class CheckFailed(AssertionError):
@@ -148,10 +148,8 @@ def _fmt(value):
 def to_array(what, value):
     """`value` as a float numpy array, or CheckFailed naming `what`."""
     __tracebackhide__ = True
-    if hasattr(value, "detach"):
-        value = value.detach().cpu().numpy()
     try:
-        return np.asarray(value, dtype=float)
+        return arrays.to_numpy(value, float)
     except (TypeError, ValueError):
         fail(f"{what} should be numbers, got {type(value).__name__}: {_fmt(value)}")
 

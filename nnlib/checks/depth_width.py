@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from nnlib import models, seeding
+from nnlib import arrays, models, seeding
 from nnlib.checks import (answer_key, beside, call, expect_close, expect_scalar, fail, neutral, passed,
                           seed_torch, to_array)
 
@@ -253,14 +253,10 @@ def grade_make_data(make_data):
     with _quiet_and_same_rng():
         first = call("make_data", make_data, net, 2, 200)[0]
         again = call("make_data", make_data, net, 2, 200)[0]
-    if np.allclose(to_numpy(first), to_numpy(again)):
+    if np.allclose(arrays.to_numpy(first), arrays.to_numpy(again)):
         fail("two calls of make_data returned the same inputs: do not seed the generator inside make_data, "
              "or the training and test sets would be the same")
     passed("make_data draws standard normal inputs and the network's detached outputs")
-
-
-def to_numpy(t):
-    return t.detach().numpy() if hasattr(t, "detach") else np.asarray(t)
 
 
 # ---- Exercise 4: train_model and compute_loss --------------------------------------------------------
