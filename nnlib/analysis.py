@@ -1,8 +1,10 @@
 """Quantities computed from models and training runs."""
 
+import dataclasses
+
 import numpy as np
 
-from nnlib import models, seeding
+from nnlib import data, models, seeding
 
 
 def shallow_landscape(w1, w2, x, y):
@@ -36,7 +38,39 @@ def shallow_descent(start, x, y, lr, n_epochs):
     return losses, weights
 
 
-def converged_epoch(losses, threshold=1e-2):
+@dataclasses.dataclass(frozen=True)
+class DepthRegistration:
+    """a1's graded registration, stated once: for each depth, a learning rate at which a deep narrow
+    net of that many weights, all starting at `init_weight`, converges (`converged_epoch` with
+    `threshold`) within `n_epochs` of gradient descent on `data.deep_narrow_data(seed)`.
+
+    The widget (`widgets.InterPlay`), its demos and the check (`checks.hyperparameters`) read it
+    from `REGISTRATION`, so they cannot disagree.
+    """
+
+    depths: tuple = (10, 20, 30, 40, 50, 60)
+    init_weight: float = 0.9
+    n_epochs: int = 600
+    threshold: float = 1e-2
+    seed: int = 2021
+
+    def data(self, seed=None):
+        """The registration's data set: x, y of shape (100,) (seed: None for the contract's)."""
+        return data.deep_narrow_data(self.seed if seed is None else seed)
+
+    def losses(self, depth, lr, x, y):
+        """Loss per epoch of a deep narrow net of `depth` weights trained with `lr` on x, y."""
+        return train_deep_narrow(depth, lr, self.init_weight, x, y, self.n_epochs)
+
+    def converged(self, losses):
+        """The epoch from which `losses` stay below the threshold, or None."""
+        return converged_epoch(losses, self.threshold)
+
+
+REGISTRATION = DepthRegistration()
+
+
+def converged_epoch(losses, threshold=REGISTRATION.threshold):
     """The first epoch with loss below `threshold`, if the loss stays below from then on; else None.
 
     This is the course's rule for convergence: a run that dips below and comes back up has not
@@ -49,7 +83,7 @@ def converged_epoch(losses, threshold=1e-2):
     return first if below[first:].all() else None
 
 
-def train_deep_narrow(depth, lr, init_weight, x, y, n_epochs=600):
+def train_deep_narrow(depth, lr, init_weight, x, y, n_epochs=REGISTRATION.n_epochs):
     """Train a DeepNarrowLNN of `depth` weights all set to `init_weight`; -> (n_epochs,) losses."""
     net = models.DeepNarrowLNN(np.full((1, depth), float(init_weight)))
     return net.train(x, y, lr, n_epochs)

@@ -128,7 +128,7 @@ def plot_init_effect(depth=15, lr=0.02, n_epochs=250, inits=np.arange(0.7, 1.09,
     _show()
 
 
-def plot_depth_lr_registration(losses, depth, lr, registered, max_epochs=600):
+def plot_depth_lr_registration(losses, depth, lr, registered, max_epochs=analysis.REGISTRATION.n_epochs):
     """Current loss curve above two summaries of registered runs.
 
     registered: dict depth -> (lr, learning time in epochs).

@@ -26,13 +26,13 @@ def test_seeded_samples_leave_global_rng_untouched():
     np.random.seed(5)
     expected = np.random.rand(3)
     np.random.seed(5)
-    data.deep_narrow_data()
+    data.deep_narrow_data(2021)
     np.testing.assert_array_equal(np.random.rand(3), expected)
 
 
 def test_seeded_samples_repeat():
     """Is the registration data the same on every call?"""
-    a, b = data.deep_narrow_data(), data.deep_narrow_data()
+    a, b = data.deep_narrow_data(2021), data.deep_narrow_data(2021)
     np.testing.assert_array_equal(a[0], b[0])
 
 

@@ -95,6 +95,19 @@ def test_interplay_refuses_to_register_a_diverging_rate():
     assert demo.learning_rates() == {}
 
 
+@pytest.mark.parametrize("depth, lr", [(10, 0.05), (60, 0.1), (30, 0.02)])
+def test_interplay_and_the_check_judge_the_same_run(depth, lr):
+    """Does InterPlay find convergence exactly where a1's check finds it (same depths, initial weight,
+    epochs, threshold and data)?"""
+    from nnlib.checks import hyperparameters as check
+
+    demo = widgets.InterPlay()
+    demo.i_depth = demo.depths.index(depth)
+    widget_epoch = demo.try_lr(lr)
+    rates = {d: lr for d in check.DEPTHS}
+    assert check.registration_report(rates)[depth] == (lr, widget_epoch)
+
+
 KERNEL_DEMO = """
 import numpy as np
 from nnlib import widgets

@@ -2,14 +2,14 @@
 
 import numpy as np
 
-from nnlib import analysis, data, gradcheck
+from nnlib import analysis, gradcheck
 from nnlib.checks import (answer_key, beside, call, expect_close, expect_scalar, fail, neutral, passed, rng,
                           small_number, swap_global)
 from nnlib.checks import defined  # noqa: F401 (the notebook's test cells call check.defined)
 
 key = answer_key("hyperparameters")
 
-DEPTHS = (10, 20, 30, 40, 50, 60)
+DEPTHS = analysis.REGISTRATION.depths
 POINTS_PER_DEPTH = 0.5
 
 
@@ -219,21 +219,23 @@ def _as_rates(registered_lrs):
     return rates
 
 
-def registration_report(registered_lrs, seed=2021):
-    """Train each depth with its registered rate; -> dict depth -> (lr, converged epoch or None)."""
+def registration_report(registered_lrs, seed=None):
+    """Train each depth with its registered rate under analysis.REGISTRATION (seed: None for its
+    data set); -> dict depth -> (lr, converged epoch or None)."""
     __tracebackhide__ = True
-    x, y = data.deep_narrow_data(seed)
+    contract = analysis.REGISTRATION
+    x, y = contract.data(seed)
     report = {}
     for depth, lr in _as_rates(registered_lrs).items():
         with np.errstate(all="ignore"):
-            losses = analysis.train_deep_narrow(depth, lr, 0.9, x, y, 600)
-        report[depth] = (lr, analysis.converged_epoch(losses))
+            losses = contract.losses(depth, lr, x, y)
+        report[depth] = (lr, contract.converged(losses))
     return report
 
 
 def _print_report(report):
     for depth, (lr, epoch) in report.items():
-        verdict = f"converges from epoch {epoch}" if epoch is not None else "does NOT converge in 600 epochs"
+        verdict = f"converges from epoch {epoch}" if epoch is not None else f"does NOT converge in {analysis.REGISTRATION.n_epochs} epochs"
         print(f"  depth {depth:2d}, lr {lr:.4g}: {verdict}")
 
 
