@@ -1,8 +1,11 @@
 """Quantities computed from models and training runs."""
 
+import contextlib
 import dataclasses
+import math
 
 import numpy as np
+import torch
 
 from nnlib import data, models, seeding
 
@@ -87,14 +90,6 @@ def train_deep_narrow(depth, lr, init_weight, x, y, n_epochs=REGISTRATION.n_epoc
     """Train a DeepNarrowLNN of `depth` weights all set to `init_weight`; -> (n_epochs,) losses."""
     net = models.DeepNarrowLNN(np.full((1, depth), float(init_weight)))
     return net.train(x, y, lr, n_epochs)
-
-
-# ---- deep linear networks -------------------------------------------------------------------
-
-import contextlib  # noqa: E402
-import math  # noqa: E402
-
-import torch  # noqa: E402
 
 
 @contextlib.contextmanager
@@ -186,9 +181,6 @@ def train_lrnet(labels, features, lr=1000.0, n_epochs=250):
             optimizer.step()
             losses[i] = loss.item()
     return model.in_out.weight.detach().numpy().copy(), losses
-
-
-# ---- neural networks: activations, initialization, optimizers, early stopping ----------------
 
 
 def backprop_gradient_norms(activation, activation_derivative, depth=20, width=100, n_samples=200,
@@ -358,8 +350,6 @@ def accuracy(model, X, y):
     with torch.no_grad():
         return (model(X).argmax(dim=1) == y).float().mean().item()
 
-
-# ---- optimization of digit classifiers (optimization assignment) -------------------------------
 
 def loss_2d(model, u, v, X, y, mask_idx=(0, 378), bias_id=7):
     """Loss of a linear MLP with all parameters frozen except one weight and one bias.
@@ -552,9 +542,6 @@ def optimizer_runs(base_model, X, y, sampler, optimizers, batch_size, max_steps,
             losses[step] = loss.item()
         history[name] = losses
     return history
-
-
-# ---- depth vs width: training, errors, layer trajectories --------------------------------------
 
 
 def progress(iterable, progressbar, **kwargs):

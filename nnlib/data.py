@@ -60,8 +60,6 @@ def load_digits(test_fraction=0.25, seed=0):
             torch.from_numpy(X[test]), torch.from_numpy(y[test]))
 
 
-# ---- hierarchically structured data (deep linear networks) -----------------------------------
-
 ITEM_NAMES = ["Goldfish", "Tuna", "Robin", "Canary", "Rose", "Daisy", "Pine", "Oak"]
 
 
@@ -151,8 +149,6 @@ def tree_siblings(n_items=8):
     half = [[j for j in range((i // size) * size, (i // size + 1) * size) if j != i] for i in range(n_items)]
     return sibling, half
 
-
-# ---- handwritten digits for the optimization assignment ----------------------------------------
 
 MNIST_ENV = "NNLIB_MNIST_DIR"
 _MNIST_FILES = {
@@ -284,8 +280,5 @@ def handwritten_digits(name="digits", path=None, test_fraction=0.25, seed=0):
     X_train, y_train, X_test, y_test = _all_digits(name, path, test_fraction, seed)
     n = _visible_test_size(len(y_test))
     return DigitSet(name, X_train, y_train, X_test[:n], y_test[:n])
-
-
-# ---- teacher-student data (depth vs width) ------------------------------------------------------
 
 

@@ -12,6 +12,9 @@ Every update function keeps one interface:
     without recording the update in autograd.
 """
 
+import inspect
+
+import numpy as np
 import torch
 
 
@@ -21,13 +24,6 @@ def zero_grad(params):
         if p.grad is not None:
             p.grad.detach_()
             p.grad.zero_()
-
-
-# ---- gradient descent, momentum, RMSprop (optimization assignment) -----------------------------
-
-import inspect  # noqa: E402
-
-import numpy as np  # noqa: E402
 
 
 def gradient_update(loss, params, lr=1e-3):

@@ -16,8 +16,8 @@ import contextlib
 import io
 import traceback
 
-import ipywidgets as w
 from IPython.display import display
+import ipywidgets as w
 
 from nnlib import analysis, data, plots
 
@@ -201,8 +201,6 @@ class InterPlay:
         return self
 
 
-# ---- deep linear networks -------------------------------------------------------------------
-
 def _log_gamma_slider(value=1e-12):
     return w.FloatLogSlider(min=-15, max=1, step=1, value=value, base=10, continuous_update=False,
                             description="gamma")
@@ -256,8 +254,6 @@ def dense_net_widget():
     return _demo(show, hidden_layers=_slider("int", "hidden layers", min=0, max=6, value=2),
                  nodes=_slider("int", "nodes", min=1, max=12, value=6))
 
-
-# ---- optimization of digit classifiers (optimization assignment) -------------------------------
 
 def _run_once(fn, **controls):
     """A demo that redraws when its Run button is pressed, drawn once now with the default values."""
@@ -404,8 +400,6 @@ def compare_optimizers_widget(X, y, sample_minibatch, gradient_update, momentum_
                               description="steps", continuous_update=False),
     )
 
-
-# ---- depth vs width: expressivity of random deep nets --------------------------------------------
 
 def expressivity_widget(W=100, D=20, P=400, sigmas=(2.0, 0.4), seed=42):
     """Slider over the hidden layers of two random deep tanh nets fed with a circle of P points.
