@@ -156,9 +156,8 @@ def train_hsd(labels, features, lr=100.0, gamma=1e-12, n_epochs=250, hidden=30, 
     inputs = torch.as_tensor(labels).float()
     targets = torch.as_tensor(features).float()
     model = models.LNNet(inputs.size(1), hidden, targets.size(1))
-    with torch.no_grad():
-        for weight in model.parameters():   # N(0, (gamma / sqrt(n_in + n_out))^2), the course's small start
-            weight.normal_(0.0, gamma / math.sqrt(sum(weight.shape)))
+    # N(0, (gamma / sqrt(n_in + n_out))^2), the course's small start
+    models.normal_weights_(model, lambda fan_in, fan_out: gamma / math.sqrt(fan_out + fan_in))
     return model, train_lnnet(model, inputs, targets, n_epochs, lr, illusory_i, progressbar)
 
 
@@ -597,9 +596,6 @@ def circle_trajectories(W=100, D=20, P=400, sigmas=(2.0, 0.4), seed=42):
         points = np.stack([np.cos(theta), np.sin(theta)], axis=1)
         out = []
         for sigma in sigmas:
-            net = models.make_MLP(2, W, D)
-            with torch.no_grad():
-                for param in net.parameters():
-                    param.normal_(0.0, sigma / np.sqrt(param.shape[1]))
+            net = models.normal_weights_(models.make_MLP(2, W, D), lambda fan_in, _: sigma / np.sqrt(fan_in))
             out.append(np.stack([layer @ projection for layer in hidden_activity(net, points)]))
         return out

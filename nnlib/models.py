@@ -153,6 +153,23 @@ def fans(layer):
     return fan_in, fan_out
 
 
+def normal_weights_(model, std):
+    """Redraw every weight matrix of `model` in place from N(0, std(fan_in, fan_out)^2).
+
+    The course's initializations scale the spread by the layer's fans (1/sqrt(fan_in), gamma /
+    sqrt(fan_in + fan_out), ...); std: callable (fan_in, fan_out) -> float. A weight of shape
+    (fan_out, fan_in) is drawn from torch's global generator in parameter order, as
+    nn.init.normal_ does; parameters that are not matrices (biases) are left as they are.
+    Returns the model.
+    """
+    with torch.no_grad():
+        for weight in model.parameters():
+            if weight.dim() == 2:
+                fan_out, fan_in = weight.shape
+                weight.normal_(0.0, std(fan_in, fan_out))
+    return model
+
+
 def random_update(model, noise_scale=0.1, normalized=False):
     """Add noise_scale * N(0, 1) noise to every parameter of `model` in place (torch's global RNG).
 

@@ -1,5 +1,7 @@
 """The reference models against independent references: torch autograd and centred differences."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -126,3 +128,19 @@ def test_stack_refuses_an_unknown_activation():
     """Is an activation the course does not have refused with its name?"""
     with pytest.raises(ValueError, match="softsign"):
         models.stack([2, 3, 1], "softsign")
+
+
+def test_normal_weights_draws_as_nn_init_does():
+    """Does normal_weights_ draw each weight matrix as nn.init.normal_ would, with the spread given by its
+    fans, and leave biases alone?"""
+    torch.manual_seed(3)
+    net = models.dense_network([5, 4, 2])
+    bias = net[0].bias.detach().clone()
+    twin = copy.deepcopy(net)
+    torch.manual_seed(4)
+    models.normal_weights_(net, lambda fan_in, fan_out: 2.0 / (fan_in + fan_out))
+    torch.manual_seed(4)
+    for layer in (twin[0], twin[2]):
+        torch.nn.init.normal_(layer.weight, 0.0, 2.0 / sum(layer.weight.shape))
+    assert all(torch.equal(a, b) for a, b in zip(net.parameters(), twin.parameters()))
+    assert torch.equal(net[0].bias, bias)

@@ -131,9 +131,8 @@ def _compare_svd(what, parts, w_tot, tol):
 
 def _net_with_total(seed, in_dim, hid_dim, out_dim):
     with seeding.kept(seed, ("torch",)):
-        model = models.LNNet(in_dim, hid_dim, out_dim)
-        for p in model.parameters():
-            nn.init.normal_(p, 0.0, 1.0 / math.sqrt(p.shape[1]))
+        model = models.normal_weights_(models.LNNet(in_dim, hid_dim, out_dim),
+                                       lambda fan_in, _: 1.0 / math.sqrt(fan_in))
     w1, w2 = (p.detach().double().numpy() for p in model.parameters())
     return model, w2 @ w1
 
