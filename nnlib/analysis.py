@@ -7,7 +7,7 @@ import math
 import numpy as np
 import torch
 
-from nnlib import data, models, seeding
+from nnlib import data, models, optim, seeding
 
 
 def shallow_landscape(w1, w2, x, y):
@@ -217,10 +217,6 @@ def activation_statistics(init, activation="tanh", depth=10, width=128, n_sample
     torch's default; activation: 'tanh' or 'relu'. The stack has `depth` layers of `width` units
     and takes standard-normal inputs. Returns (depth, 2) array of (mean, std) per layer.
     """
-    import torch
-
-    from nnlib import models
-
     torch.manual_seed(seed)
     net = models.dense_network([width] * (depth + 1) + [1], activation=activation)
     if init is not None:
@@ -296,8 +292,6 @@ def digits_split(n_train=None, val_fraction=0.25, seed=0):
     n_train: keep only this many training images (None: all); val_fraction: share of the
     training images held out for validation. Returns X_train, y_train, X_val, y_val, X_test, y_test.
     """
-    from nnlib import data
-
     X, y, X_test, y_test = data.load_digits(seed=seed)
     n_val = int(round(val_fraction * len(y)))
     X_val, y_val, X, y = X[:n_val], y[:n_val], X[n_val:], y[n_val:]
@@ -467,21 +461,17 @@ def overparam_runs(base_model, X, y, update_fn, max_steps=150, lr=5e-2, num_init
     steps of update_fn(loss, params, lr=lr) on (X, y).
     """
     import copy
+    import itertools
 
     import torch.nn.functional as F
     from tqdm.auto import tqdm
-
-    from nnlib import models
 
     losses = np.zeros((num_inits, max_steps))
     for i in tqdm(range(num_inits), disable=not progressbar, desc="initialisations"):
         model = copy.deepcopy(base_model)
         models.random_update(model, noise_scale=noise_scale)
-        params = list(model.parameters())
-        for step in range(max_steps):
-            loss = F.nll_loss(model(X), y)
-            update_fn(loss, params, lr=lr)
-            losses[i, step] = loss.item()
+        losses[i] = optim.train_steps(model.parameters(), itertools.repeat((X, y), max_steps),
+                                      lambda batch: F.nll_loss(model(batch[0]), batch[1]), update_fn, lr=lr)
     return losses
 
 
@@ -522,24 +512,15 @@ def optimizer_runs(base_model, X, y, sampler, optimizers, batch_size, max_steps,
     """
     import copy
 
-    import torch
     import torch.nn.functional as F
     from tqdm.auto import tqdm
-
-    from nnlib import optim
 
     batches = [sampler(X, y, batch_size) for _ in range(max_steps)]
     history = {}
     for name, (update_fn, kwargs) in tqdm(list(optimizers.items()), disable=not progressbar, desc="optimizers"):
         model = copy.deepcopy(base_model)
-        params = list(model.parameters())
-        state = [[torch.zeros_like(p) for p in params] for _ in range(optim.n_state(update_fn))]
-        losses = np.zeros(max_steps)
-        for step, (data, labels) in enumerate(batches):
-            loss = F.nll_loss(model(data), labels)
-            update_fn(loss, params, *state, **kwargs)
-            losses[step] = loss.item()
-        history[name] = losses
+        history[name] = optim.train_steps(model.parameters(), batches,
+                                          lambda batch: F.nll_loss(model(batch[0]), batch[1]), update_fn, **kwargs)
     return history
 
 

@@ -1,6 +1,7 @@
 """nnlib's optimization helpers against independent references: torch.optim, torch autograd,
 centred differences, and IDX files written here byte by byte."""
 
+import copy
 import gzip
 import time
 
@@ -336,3 +337,24 @@ def test_benchmark_script_trains_deterministically():
     b = script.train(small, epochs=1, batch_size=32, lr=1e-3)
     for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
         assert torch.equal(p, q), name
+
+
+def test_train_steps_is_the_loop_written_out():
+    """Does optim.train_steps give the losses and final weights of the loop written out by hand,
+    state kept from one step to the next?"""
+    torch.manual_seed(0)
+    X, y = torch.randn(40, 6), torch.randint(0, 3, (40,))
+    a, b = models.MLP(in_dim=6, out_dim=3, hidden_dims=[5]), None
+    b = copy.deepcopy(a)
+    batches = [(X[i:i + 10], y[i:i + 10]) for i in range(0, 40, 10)]
+    got = optim.train_steps(a.parameters(), batches, lambda batch: F.nll_loss(a(batch[0]), batch[1]),
+                            answers.optimization.momentum_update, lr=0.1, beta=0.8)
+    params = list(b.parameters())
+    velocity = [torch.zeros_like(p) for p in params]
+    expected = []
+    for data_, labels in batches:
+        loss = F.nll_loss(b(data_), labels)
+        answers.optimization.momentum_update(loss, params, velocity, lr=0.1, beta=0.8)
+        expected.append(loss.item())
+    assert got.tolist() == expected
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
