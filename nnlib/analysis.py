@@ -239,8 +239,6 @@ def beale(x, y):
 
 def lecture_optimizers():
     """{name: (torch.optim class, keyword arguments)} of the lecture's optimizer comparison."""
-    import torch
-
     return {
         "sgd": (torch.optim.SGD, {"lr": 0.01}),
         "momentum": (torch.optim.SGD, {"lr": 0.005, "momentum": 0.9}),
@@ -256,8 +254,6 @@ def optimizer_path(make_optimizer, start=(0.8, 1.6), n_steps=100, surface=beale)
 
     make_optimizer: function [tensor] -> torch.optim.Optimizer. Returns (n_steps + 1, 2) array.
     """
-    import torch
-
     w = torch.tensor(start, dtype=torch.float64, requires_grad=True)
     opt = make_optimizer([w])
     path = [w.detach().numpy().copy()]
@@ -275,8 +271,6 @@ def update_path(update, state_count=2, start=(0.8, 1.6), n_steps=100, surface=be
     update(loss, params, *state, step, **hyper) is called with `state_count` state lists and the
     1-based step number. Returns (n_steps + 1, 2) array.
     """
-    import torch
-
     w = torch.tensor(start, dtype=torch.float64, requires_grad=True)
     state = [[torch.zeros_like(w)] for _ in range(state_count)]
     path = [w.detach().numpy().copy()]
@@ -303,7 +297,6 @@ def digits_split(n_train=None, val_fraction=0.25, seed=0):
 def epoch_trainer(X, y, optimizer, batch_size=32, seed=0):
     """train_epoch(model) for fit_early_stopping: one shuffled pass of mini-batch training with
     cross-entropy. optimizer: a torch optimizer over the model's parameters."""
-    import torch
     import torch.nn.functional as F
 
     gen = torch.Generator().manual_seed(seed)
@@ -325,7 +318,6 @@ def epoch_trainer(X, y, optimizer, batch_size=32, seed=0):
 
 def evaluator(X, y):
     """validation_loss(model) for fit_early_stopping: cross-entropy on (X, y) in eval mode."""
-    import torch
     import torch.nn.functional as F
 
     def validation_loss(model):
@@ -337,8 +329,6 @@ def evaluator(X, y):
 
 def accuracy(model, X, y):
     """Share of correctly classified rows of X (eval mode). -> float"""
-    import torch
-
     model.eval()
     with torch.no_grad():
         return (model(X).argmax(dim=1) == y).float().mean().item()
@@ -353,8 +343,6 @@ def loss_2d(model, u, v, X, y, mask_idx=(0, 378), bias_id=7):
     (gradients flow through them); the result is the mean negative log-likelihood, shape S.
     Computed in the dtype of X.
     """
-    import torch
-
     layer = model.main[0]
     X = X.reshape(len(X), -1)
     weight = layer.weight.detach().to(X.dtype).clone()
@@ -381,8 +369,6 @@ def loss_surface(fn, us, vs):
 
     Returns U, V, Z: (len(vs), len(us)) numpy arrays.
     """
-    import torch
-
     U, V = np.meshgrid(us, vs)
     with torch.no_grad():
         Z = fn(torch.from_numpy(U), torch.from_numpy(V))
@@ -395,8 +381,6 @@ def newton_optimum(fn, init=(0.0, 0.0), max_iter=50, tol=1e-12):
     fn: callable on two 0-d float64 tensors; returns (u*, v*) as a (2,) numpy array.
     Stops when the step is shorter than tol.
     """
-    import torch
-
     def g(w):
         return fn(w[0], w[1])
 
@@ -438,7 +422,6 @@ def computation_times(model, X, y, num_points, repeats=5):
 
 def evaluate(model, X, y, batch_size=1000):
     """Mean negative log-likelihood and accuracy of `model` on X (N, ...), y (N,) -> (loss, accuracy) floats."""
-    import torch
     import torch.nn.functional as F
 
     model.eval()
@@ -538,8 +521,6 @@ def relative_error(net, X, y):
 
     0 is a perfect fit; 1 is as good as predicting the mean of y.
     """
-    import torch
-
     with torch.no_grad():
         return float(torch.mean((net(X) - y) ** 2) / torch.var(y))
 
@@ -551,8 +532,6 @@ def hidden_activity(net, points):
     points: (P, n_in) array or tensor. Returns a list of (P, W) numpy arrays, one per hidden layer,
     each the output of an activation module.
     """
-    import torch
-
     h = torch.as_tensor(np.asarray(points), dtype=torch.float32)
     layers = []
     with torch.no_grad():
