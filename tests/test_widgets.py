@@ -74,40 +74,6 @@ def test_printed_text_and_errors_land_in_the_canvas():
     assert "outputs" not in repr(canvas)
 
 
-def test_interplay_registers_and_moves_deeper():
-    """Does Register record a converged rate and move on to the next depth?"""
-    demo = widgets.InterPlay()
-    assert demo.depth == 10
-    demo.slider.value = 0.05          # converges at depth 10
-    assert not demo.button.disabled
-    assert len(images(demo.out)) == 1
-    demo.register()
-    assert demo.depth == 20 and demo.learning_rates() == {10: 0.05}
-
-
-def test_interplay_refuses_to_register_a_diverging_rate():
-    """Is a rate that does not converge kept out of the record?"""
-    demo = widgets.InterPlay()
-    demo.i_depth = 5                  # depth 60
-    demo.slider.value = 0.1
-    assert demo.button.disabled
-    demo.register()
-    assert demo.learning_rates() == {}
-
-
-@pytest.mark.parametrize("depth, lr", [(10, 0.05), (60, 0.1), (30, 0.02)])
-def test_interplay_and_the_check_judge_the_same_run(depth, lr):
-    """Does InterPlay find convergence exactly where a1's check finds it (same depths, initial weight,
-    epochs, threshold and data)?"""
-    from nnlib.checks import hyperparameters as check
-
-    demo = widgets.InterPlay()
-    demo.i_depth = demo.depths.index(depth)
-    widget_epoch = demo.try_lr(lr)
-    rates = {d: lr for d in check.DEPTHS}
-    assert check.registration_report(rates)[depth] == (lr, widget_epoch)
-
-
 KERNEL_DEMO = """
 import numpy as np
 from nnlib import widgets
