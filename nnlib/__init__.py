@@ -7,13 +7,23 @@ One module per course concept; notebooks import what they use explicitly::
 
 Modules
 -------
-seeding    set_seed / seed_worker: reproducible runs.
+What the course shares, once:
+models     the networks: one builder (`stack`) that make_MLP, MLP and dense_network name,
+           initialization by fans, parameter counts; the small numpy nets.
+optim      hand-written parameter updates (one interface, see its docstring) and the loop
+           that trains with them (`train_steps`).
+seeding    set_seed, and `kept`: seed and/or restore random, numpy and torch around a block.
+gradcheck  centred differences and the relative error of a gradient check.
+arrays     tensors, lists and numbers to numpy arrays.
+
+Each assignment's own data, measurements, figures and demos:
 data       synthetic and offline data sets.
-models     small numpy and torch models (the reference implementations).
-analysis   quantities computed from models and training runs (landscapes, convergence).
+analysis   quantities computed from models and training runs (landscapes, convergence),
+           and a1's registration contract (`REGISTRATION`).
 plots      matplotlib figures used by the notebooks.
 widgets    ipywidgets demos; each renders once with its defaults when run headless.
-optim      hand-written parameter updates (one interface, see its docstring).
+
+Around them:
 runtime    where the notebook runs (interactive or graded).
 checks     what the visible self-checks and hidden tests call.
 reference  the registry of reference implementations that submissions may not call.

@@ -1,8 +1,13 @@
 """Quantities computed from models and training runs."""
 
-import numpy as np
+import contextlib
+import dataclasses
+import math
 
-from nnlib import models
+import numpy as np
+import torch
+
+from nnlib import data, models, optim, seeding
 
 
 def shallow_landscape(w1, w2, x, y):
@@ -36,7 +41,39 @@ def shallow_descent(start, x, y, lr, n_epochs):
     return losses, weights
 
 
-def converged_epoch(losses, threshold=1e-2):
+@dataclasses.dataclass(frozen=True)
+class DepthRegistration:
+    """a1's graded registration, stated once: for each depth, a learning rate at which a deep narrow
+    net of that many weights, all starting at `init_weight`, converges (`converged_epoch` with
+    `threshold`) within `n_epochs` of gradient descent on `data.deep_narrow_data(seed)`.
+
+    The widget (`widgets.InterPlay`), its demos and the check (`checks.hyperparameters`) read it
+    from `REGISTRATION`, so they cannot disagree.
+    """
+
+    depths: tuple = (10, 20, 30, 40, 50, 60)
+    init_weight: float = 0.9
+    n_epochs: int = 600
+    threshold: float = 1e-2
+    seed: int = 2021
+
+    def data(self, seed=None):
+        """The registration's data set: x, y of shape (100,) (seed: None for the contract's)."""
+        return data.deep_narrow_data(self.seed if seed is None else seed)
+
+    def losses(self, depth, lr, x, y):
+        """Loss per epoch of a deep narrow net of `depth` weights trained with `lr` on x, y."""
+        return train_deep_narrow(depth, lr, self.init_weight, x, y, self.n_epochs)
+
+    def converged(self, losses):
+        """The epoch from which `losses` stay below the threshold, or None."""
+        return converged_epoch(losses, self.threshold)
+
+
+REGISTRATION = DepthRegistration()
+
+
+def converged_epoch(losses, threshold=REGISTRATION.threshold):
     """The first epoch with loss below `threshold`, if the loss stays below from then on; else None.
 
     This is the course's rule for convergence: a run that dips below and comes back up has not
@@ -49,18 +86,10 @@ def converged_epoch(losses, threshold=1e-2):
     return first if below[first:].all() else None
 
 
-def train_deep_narrow(depth, lr, init_weight, x, y, n_epochs=600):
+def train_deep_narrow(depth, lr, init_weight, x, y, n_epochs=REGISTRATION.n_epochs):
     """Train a DeepNarrowLNN of `depth` weights all set to `init_weight`; -> (n_epochs,) losses."""
     net = models.DeepNarrowLNN(np.full((1, depth), float(init_weight)))
     return net.train(x, y, lr, n_epochs)
-
-
-# ---- deep linear networks -------------------------------------------------------------------
-
-import contextlib  # noqa: E402
-import math  # noqa: E402
-
-import torch  # noqa: E402
 
 
 @contextlib.contextmanager
@@ -127,9 +156,8 @@ def train_hsd(labels, features, lr=100.0, gamma=1e-12, n_epochs=250, hidden=30, 
     inputs = torch.as_tensor(labels).float()
     targets = torch.as_tensor(features).float()
     model = models.LNNet(inputs.size(1), hidden, targets.size(1))
-    with torch.no_grad():
-        for weight in model.parameters():   # N(0, (gamma / sqrt(n_in + n_out))^2), the course's small start
-            weight.normal_(0.0, gamma / math.sqrt(sum(weight.shape)))
+    # N(0, (gamma / sqrt(n_in + n_out))^2), the course's small start
+    models.normal_weights_(model, lambda fan_in, fan_out: gamma / math.sqrt(fan_out + fan_in))
     return model, train_lnnet(model, inputs, targets, n_epochs, lr, illusory_i, progressbar)
 
 
@@ -152,9 +180,6 @@ def train_lrnet(labels, features, lr=1000.0, n_epochs=250):
             optimizer.step()
             losses[i] = loss.item()
     return model.in_out.weight.detach().numpy().copy(), losses
-
-
-# ---- neural networks: activations, initialization, optimizers, early stopping ----------------
 
 
 def backprop_gradient_norms(activation, activation_derivative, depth=20, width=100, n_samples=200,
@@ -192,10 +217,6 @@ def activation_statistics(init, activation="tanh", depth=10, width=128, n_sample
     torch's default; activation: 'tanh' or 'relu'. The stack has `depth` layers of `width` units
     and takes standard-normal inputs. Returns (depth, 2) array of (mean, std) per layer.
     """
-    import torch
-
-    from nnlib import models
-
     torch.manual_seed(seed)
     net = models.dense_network([width] * (depth + 1) + [1], activation=activation)
     if init is not None:
@@ -218,8 +239,6 @@ def beale(x, y):
 
 def lecture_optimizers():
     """{name: (torch.optim class, keyword arguments)} of the lecture's optimizer comparison."""
-    import torch
-
     return {
         "sgd": (torch.optim.SGD, {"lr": 0.01}),
         "momentum": (torch.optim.SGD, {"lr": 0.005, "momentum": 0.9}),
@@ -235,8 +254,6 @@ def optimizer_path(make_optimizer, start=(0.8, 1.6), n_steps=100, surface=beale)
 
     make_optimizer: function [tensor] -> torch.optim.Optimizer. Returns (n_steps + 1, 2) array.
     """
-    import torch
-
     w = torch.tensor(start, dtype=torch.float64, requires_grad=True)
     opt = make_optimizer([w])
     path = [w.detach().numpy().copy()]
@@ -254,8 +271,6 @@ def update_path(update, state_count=2, start=(0.8, 1.6), n_steps=100, surface=be
     update(loss, params, *state, step, **hyper) is called with `state_count` state lists and the
     1-based step number. Returns (n_steps + 1, 2) array.
     """
-    import torch
-
     w = torch.tensor(start, dtype=torch.float64, requires_grad=True)
     state = [[torch.zeros_like(w)] for _ in range(state_count)]
     path = [w.detach().numpy().copy()]
@@ -271,8 +286,6 @@ def digits_split(n_train=None, val_fraction=0.25, seed=0):
     n_train: keep only this many training images (None: all); val_fraction: share of the
     training images held out for validation. Returns X_train, y_train, X_val, y_val, X_test, y_test.
     """
-    from nnlib import data
-
     X, y, X_test, y_test = data.load_digits(seed=seed)
     n_val = int(round(val_fraction * len(y)))
     X_val, y_val, X, y = X[:n_val], y[:n_val], X[n_val:], y[n_val:]
@@ -284,7 +297,6 @@ def digits_split(n_train=None, val_fraction=0.25, seed=0):
 def epoch_trainer(X, y, optimizer, batch_size=32, seed=0):
     """train_epoch(model) for fit_early_stopping: one shuffled pass of mini-batch training with
     cross-entropy. optimizer: a torch optimizer over the model's parameters."""
-    import torch
     import torch.nn.functional as F
 
     gen = torch.Generator().manual_seed(seed)
@@ -306,7 +318,6 @@ def epoch_trainer(X, y, optimizer, batch_size=32, seed=0):
 
 def evaluator(X, y):
     """validation_loss(model) for fit_early_stopping: cross-entropy on (X, y) in eval mode."""
-    import torch
     import torch.nn.functional as F
 
     def validation_loss(model):
@@ -318,14 +329,10 @@ def evaluator(X, y):
 
 def accuracy(model, X, y):
     """Share of correctly classified rows of X (eval mode). -> float"""
-    import torch
-
     model.eval()
     with torch.no_grad():
         return (model(X).argmax(dim=1) == y).float().mean().item()
 
-
-# ---- optimization of digit classifiers (optimization assignment) -------------------------------
 
 def loss_2d(model, u, v, X, y, mask_idx=(0, 378), bias_id=7):
     """Loss of a linear MLP with all parameters frozen except one weight and one bias.
@@ -336,8 +343,6 @@ def loss_2d(model, u, v, X, y, mask_idx=(0, 378), bias_id=7):
     (gradients flow through them); the result is the mean negative log-likelihood, shape S.
     Computed in the dtype of X.
     """
-    import torch
-
     layer = model.main[0]
     X = X.reshape(len(X), -1)
     weight = layer.weight.detach().to(X.dtype).clone()
@@ -364,8 +369,6 @@ def loss_surface(fn, us, vs):
 
     Returns U, V, Z: (len(vs), len(us)) numpy arrays.
     """
-    import torch
-
     U, V = np.meshgrid(us, vs)
     with torch.no_grad():
         Z = fn(torch.from_numpy(U), torch.from_numpy(V))
@@ -378,8 +381,6 @@ def newton_optimum(fn, init=(0.0, 0.0), max_iter=50, tol=1e-12):
     fn: callable on two 0-d float64 tensors; returns (u*, v*) as a (2,) numpy array.
     Stops when the step is shorter than tol.
     """
-    import torch
-
     def g(w):
         return fn(w[0], w[1])
 
@@ -421,7 +422,6 @@ def computation_times(model, X, y, num_points, repeats=5):
 
 def evaluate(model, X, y, batch_size=1000):
     """Mean negative log-likelihood and accuracy of `model` on X (N, ...), y (N,) -> (loss, accuracy) floats."""
-    import torch
     import torch.nn.functional as F
 
     model.eval()
@@ -444,21 +444,17 @@ def overparam_runs(base_model, X, y, update_fn, max_steps=150, lr=5e-2, num_init
     steps of update_fn(loss, params, lr=lr) on (X, y).
     """
     import copy
+    import itertools
 
     import torch.nn.functional as F
     from tqdm.auto import tqdm
-
-    from nnlib import models
 
     losses = np.zeros((num_inits, max_steps))
     for i in tqdm(range(num_inits), disable=not progressbar, desc="initialisations"):
         model = copy.deepcopy(base_model)
         models.random_update(model, noise_scale=noise_scale)
-        params = list(model.parameters())
-        for step in range(max_steps):
-            loss = F.nll_loss(model(X), y)
-            update_fn(loss, params, lr=lr)
-            losses[i, step] = loss.item()
+        losses[i] = optim.train_steps(model.parameters(), itertools.repeat((X, y), max_steps),
+                                      lambda batch: F.nll_loss(model(batch[0]), batch[1]), update_fn, lr=lr)
     return losses
 
 
@@ -499,28 +495,16 @@ def optimizer_runs(base_model, X, y, sampler, optimizers, batch_size, max_steps,
     """
     import copy
 
-    import torch
     import torch.nn.functional as F
     from tqdm.auto import tqdm
-
-    from nnlib import optim
 
     batches = [sampler(X, y, batch_size) for _ in range(max_steps)]
     history = {}
     for name, (update_fn, kwargs) in tqdm(list(optimizers.items()), disable=not progressbar, desc="optimizers"):
         model = copy.deepcopy(base_model)
-        params = list(model.parameters())
-        state = [[torch.zeros_like(p) for p in params] for _ in range(optim.n_state(update_fn))]
-        losses = np.zeros(max_steps)
-        for step, (data, labels) in enumerate(batches):
-            loss = F.nll_loss(model(data), labels)
-            update_fn(loss, params, *state, **kwargs)
-            losses[step] = loss.item()
-        history[name] = losses
+        history[name] = optim.train_steps(model.parameters(), batches,
+                                          lambda batch: F.nll_loss(model(batch[0]), batch[1]), update_fn, **kwargs)
     return history
-
-
-# ---- depth vs width: training, errors, layer trajectories --------------------------------------
 
 
 def progress(iterable, progressbar, **kwargs):
@@ -537,8 +521,6 @@ def relative_error(net, X, y):
 
     0 is a perfect fit; 1 is as good as predicting the mean of y.
     """
-    import torch
-
     with torch.no_grad():
         return float(torch.mean((net(X) - y) ** 2) / torch.var(y))
 
@@ -550,8 +532,6 @@ def hidden_activity(net, points):
     points: (P, n_in) array or tensor. Returns a list of (P, W) numpy arrays, one per hidden layer,
     each the output of an activation module.
     """
-    import torch
-
     h = torch.as_tensor(np.asarray(points), dtype=torch.float32)
     layers = []
     with torch.no_grad():
@@ -570,23 +550,12 @@ def circle_trajectories(W=100, D=20, P=400, sigmas=(2.0, 0.4), seed=42):
     seed: numpy and torch seeds, set here (the global generators are restored afterwards).
     Returns a list, one per sigma, of (D - 1, P, 3) arrays.
     """
-    import torch
-
-    np_state, torch_state = np.random.get_state(), torch.get_rng_state()
-    try:
-        np.random.seed(seed)
-        torch.manual_seed(seed)
+    with seeding.kept(seed, ("numpy", "torch")):
         projection = np.random.normal(size=(W, 3))
         theta = np.linspace(0, 2 * np.pi, P)
         points = np.stack([np.cos(theta), np.sin(theta)], axis=1)
         out = []
         for sigma in sigmas:
-            net = models.make_MLP(2, W, D)
-            with torch.no_grad():
-                for param in net.parameters():
-                    param.normal_(0.0, sigma / np.sqrt(param.shape[1]))
+            net = models.normal_weights_(models.make_MLP(2, W, D), lambda fan_in, _: sigma / np.sqrt(fan_in))
             out.append(np.stack([layer @ projection for layer in hidden_activity(net, points)]))
         return out
-    finally:
-        np.random.set_state(np_state)
-        torch.set_rng_state(torch_state)

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from nnlib import seeding
+
 
 def gen_samples(n, a, sigma):
     """Noisy samples of the line y = a x.
@@ -26,16 +28,13 @@ def gen_samples(n, a, sigma):
 
 def seeded_samples(n, a, sigma, seed):
     """`gen_samples(n, a, sigma)` drawn under numpy seed `seed`, leaving the global RNG as it was."""
-    state = np.random.get_state()
-    try:
-        np.random.seed(seed)
+    with seeding.kept(seed, ("numpy",)):
         return gen_samples(n, a, sigma)
-    finally:
-        np.random.set_state(state)
 
 
-def deep_narrow_data(seed=2021):
-    """The deep-narrow-net data set: 100 noisy samples of y = 2x (noise std 0.1). -> x, y: (100,)"""
+def deep_narrow_data(seed):
+    """The deep-narrow-net data set: 100 noisy samples of y = 2x (noise std 0.1) drawn under numpy
+    seed `seed` (a1's is analysis.REGISTRATION.seed). -> x, y: (100,)"""
     return seeded_samples(100, 2.0, 0.1, seed)
 
 
@@ -60,8 +59,6 @@ def load_digits(test_fraction=0.25, seed=0):
     return (torch.from_numpy(X[train]), torch.from_numpy(y[train]),
             torch.from_numpy(X[test]), torch.from_numpy(y[test]))
 
-
-# ---- hierarchically structured data (deep linear networks) -----------------------------------
 
 ITEM_NAMES = ["Goldfish", "Tuna", "Robin", "Canary", "Rose", "Daisy", "Pine", "Oak"]
 
@@ -152,8 +149,6 @@ def tree_siblings(n_items=8):
     half = [[j for j in range((i // size) * size, (i // size + 1) * size) if j != i] for i in range(n_items)]
     return sibling, half
 
-
-# ---- handwritten digits for the optimization assignment ----------------------------------------
 
 MNIST_ENV = "NNLIB_MNIST_DIR"
 _MNIST_FILES = {
@@ -285,8 +280,5 @@ def handwritten_digits(name="digits", path=None, test_fraction=0.25, seed=0):
     X_train, y_train, X_test, y_test = _all_digits(name, path, test_fraction, seed)
     n = _visible_test_size(len(y_test))
     return DigitSet(name, X_train, y_train, X_test[:n], y_test[:n])
-
-
-# ---- teacher-student data (depth vs width) ------------------------------------------------------
 
 

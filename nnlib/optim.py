@@ -12,6 +12,9 @@ Every update function keeps one interface:
     without recording the update in autograd.
 """
 
+import inspect
+
+import numpy as np
 import torch
 
 
@@ -21,13 +24,6 @@ def zero_grad(params):
         if p.grad is not None:
             p.grad.detach_()
             p.grad.zero_()
-
-
-# ---- gradient descent, momentum, RMSprop (optimization assignment) -----------------------------
-
-import inspect  # noqa: E402
-
-import numpy as np  # noqa: E402
 
 
 def gradient_update(loss, params, lr=1e-3):
@@ -46,6 +42,24 @@ def n_state(update_fn):
     required = [p for p in sig.parameters.values()
                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty]
     return max(len(required) - 2, 0)
+
+
+def train_steps(params, batches, loss_of, update_fn, **hyper):
+    """The course's training loop: one step of `update_fn` per batch, state kept across steps.
+
+    params: the tensors being trained (the model's parameters); batches: iterable of whatever
+    loss_of takes; loss_of(batch) -> scalar loss tensor on the graph of `params`; update_fn: an
+    update with this module's interface, its state tensors starting at zero; hyper: its
+    hyper-parameters. Returns an (n_batches,) array: the loss of each batch, before its step.
+    """
+    params = list(params)
+    state = [[torch.zeros_like(p) for p in params] for _ in range(n_state(update_fn))]
+    losses = []
+    for batch in batches:
+        loss = loss_of(batch)
+        update_fn(loss, params, *state, **hyper)
+        losses.append(loss.item())
+    return np.array(losses)
 
 
 def run_optimizer(inits, eval_fn, update_fn, max_steps=500, optim_kwargs=None, log_traj=True):

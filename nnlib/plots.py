@@ -1,13 +1,14 @@
 """Figures used by the notebooks. Each function draws one figure and shows it."""
 
+from matplotlib import gridspec as _gridspec
+from matplotlib import colors as _colors
 import matplotlib.pyplot as plt
-import numpy as np
 from mpl_toolkits.axes_grid1 import make_axes_locatable
+import numpy as np
 
-from nnlib import analysis, data
+from nnlib import analysis, arrays, data
 
-# While an interactive demo redraws (nnlib.widgets), the figures it shows are handed to this
-# function instead of plt.show(); None otherwise.
+
 _figure_sink = None
 
 
@@ -128,7 +129,7 @@ def plot_init_effect(depth=15, lr=0.02, n_epochs=250, inits=np.arange(0.7, 1.09,
     _show()
 
 
-def plot_depth_lr_registration(losses, depth, lr, registered, max_epochs=600):
+def plot_depth_lr_registration(losses, depth, lr, registered, max_epochs=analysis.REGISTRATION.n_epochs):
     """Current loss curve above two summaries of registered runs.
 
     registered: dict depth -> (lr, learning time in epochs).
@@ -150,11 +151,6 @@ def plot_depth_lr_registration(losses, depth, lr, registered, max_epochs=600):
     fig.tight_layout()
     _show()
 
-
-# ---- deep linear networks -------------------------------------------------------------------
-
-from matplotlib import colors as _colors  # noqa: E402
-from matplotlib import gridspec as _gridspec  # noqa: E402
 
 # Ten named features that follow the tree exactly (for the picture only; +1 = yes).
 EXAMPLE_FEATURES = {
@@ -204,8 +200,6 @@ def plot_tree_data(item_names=None, feature_array=None, new_feature=None, n_feat
     ax_features.set_yticks(np.arange(n_items), item_names)
     ax_features.set_xticks(ticks, tick_labels, rotation="vertical")
 
-
-# ---- neural networks: architectures, activations, initialization, optimizers, training -------
 
 _NODE_COLOURS = ("greenyellow", "cornflowerblue", "lightcoral")
 
@@ -289,8 +283,6 @@ def plot_activations(functions, z=np.linspace(-6, 6, 241)):
         ax.grid(alpha=0.3)
     axes[0][0].legend(loc="upper left")
 
-
-# ---- depth vs width ---------------------------------------------------------------------------
 
 def plot_loss(losses, title="Training loss (mean squared error)", phases=1, log=False, c="r"):
     """Loss per epoch. losses: (T,) array; phases: equal training phases to mark with dotted
@@ -465,10 +457,7 @@ def plot_student_vs_teacher(train_errors, y_teacher, y_student):
 
     train_errors: (T,) array; y_teacher, y_student: (N,) or (N, 1) arrays or tensors.
     """
-    def flat(v):
-        return np.asarray(v.detach() if hasattr(v, "detach") else v, dtype=float).ravel()
-
-    y_t, y_s = flat(y_teacher), flat(y_student)
+    y_t, y_s = (arrays.to_numpy(v, float).ravel() for v in (y_teacher, y_student))
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
     axes[0].semilogy(np.asarray(train_errors, dtype=float).ravel(), c="m")
     axes[0].set(xlabel="epochs", ylabel="relative training error")
@@ -546,8 +535,6 @@ def plot_validation_curves(histories):
     ax.grid(alpha=0.3)
     _show()
 
-
-# ---- optimization of digit classifiers (optimization assignment) -------------------------------
 
 def plot_digit_examples(images, labels, annotate=True):
     """Images (k, side, side) with their labels, each pixel's value written on it when annotate."""

@@ -16,8 +16,8 @@ import contextlib
 import io
 import traceback
 
-import ipywidgets as w
 from IPython.display import display
+import ipywidgets as w
 
 from nnlib import analysis, data, plots
 
@@ -96,8 +96,7 @@ def _demo(draw, run_button=False, **controls):
     update()
     return box
 
-N_EPOCHS = 600
-INIT_WEIGHT = 0.9
+REGISTRATION = analysis.REGISTRATION   # a1's contract: depths, initial weight, epochs, threshold, seed
 
 
 def _slider(kind, description, **kwargs):
@@ -106,7 +105,7 @@ def _slider(kind, description, **kwargs):
     return cls(description=description, continuous_update=False, **extra, **kwargs)
 
 
-def _curve(depth, lr, init_weight, n_epochs=N_EPOCHS):
+def _curve(depth, lr, init_weight, n_epochs=REGISTRATION.n_epochs):
     """Train a net with `depth` hidden layers (depth + 1 weights) and plot its loss curve."""
     x, y = data.gen_samples(100, 2.0, 0.1)
     losses = analysis.train_deep_narrow(depth + 1, lr, init_weight, x, y, n_epochs)
@@ -116,14 +115,14 @@ def _curve(depth, lr, init_weight, n_epochs=N_EPOCHS):
 def depth_widget():
     """Slider over depth (0-50): loss curves of deep narrow nets initialised at 0.9."""
     def show(depth):
-        _curve(depth, 0.02 if depth == 0 else 0.01, INIT_WEIGHT)
+        _curve(depth, 0.02 if depth == 0 else 0.01, REGISTRATION.init_weight)
     return _demo(show, depth=_slider("int", "depth", min=0, max=51, step=5, value=0))
 
 
 def lr_widget():
     """Slider over the learning rate for a 50-layer narrow net initialised at 0.9."""
     def show(lr):
-        _curve(50, lr, INIT_WEIGHT)
+        _curve(50, lr, REGISTRATION.init_weight)
     return _demo(show, lr=_slider("float", "eta", min=0.005, max=0.045, step=0.005, value=0.005))
 
 
@@ -135,23 +134,23 @@ def hyperparameter_widget():
         show,
         depth=_slider("int", "depth", min=10, max=51, step=5, value=25),
         lr=_slider("float", "eta", min=0.001, max=0.1, step=0.005, value=0.005),
-        init_weights=_slider("float", "initial weights", min=0.1, max=3.0, step=0.1, value=0.9),
+        init_weights=_slider("float", "initial weights", min=0.1, max=3.0, step=0.1, value=REGISTRATION.init_weight),
     )
 
 
 class InterPlay:
     """Find, depth after depth, a learning rate at which the deep narrow net converges.
 
-    Depths 10, 20, ..., 60; the net starts with every weight at 0.9 and trains for 600 epochs
-    on `data.deep_narrow_data()`. A run converges when its loss drops below 1e-2 and stays there
-    (`analysis.converged_epoch`). Press Register to record the learning rate and move deeper;
+    The runs are those the check grades (`analysis.REGISTRATION`: depths 10, 20, ..., 60, every
+    weight starting at 0.9, 600 epochs on `REGISTRATION.data()`, converged when the loss drops
+    below 1e-2 and stays there). Press Register to record the learning rate and move deeper;
     `learning_rates()` gives what was recorded, ready to copy into the graded cell.
     """
 
-    depths = tuple(range(10, 61, 10))
+    depths = REGISTRATION.depths
 
-    def __init__(self, seed=2021):
-        self.x, self.y = data.deep_narrow_data(seed)
+    def __init__(self, seed=None):
+        self.x, self.y = REGISTRATION.data(seed)
         self.registered = {}
         self.i_depth = 0
         self.slider = _slider("float", "eta", min=0.005, max=0.105, step=0.005, value=0.005,
@@ -171,8 +170,8 @@ class InterPlay:
         """Train the current depth with learning rate `lr`, plot it, enable Register if it converged."""
         if self.depth is None:
             return None
-        losses = analysis.train_deep_narrow(self.depth, lr, INIT_WEIGHT, self.x, self.y, N_EPOCHS)
-        epoch = analysis.converged_epoch(losses)
+        losses = REGISTRATION.losses(self.depth, lr, self.x, self.y)
+        epoch = REGISTRATION.converged(losses)
         self._last = (round(float(lr), 6), epoch)
         self.button.disabled = epoch is None
         self.button.button_style = "success" if epoch is not None else "danger"
@@ -201,8 +200,6 @@ class InterPlay:
         display(w.VBox([w.HBox([self.slider, self.button]), self.out]))
         return self
 
-
-# ---- deep linear networks -------------------------------------------------------------------
 
 def _log_gamma_slider(value=1e-12):
     return w.FloatLogSlider(min=-15, max=1, step=1, value=value, base=10, continuous_update=False,
@@ -257,8 +254,6 @@ def dense_net_widget():
     return _demo(show, hidden_layers=_slider("int", "hidden layers", min=0, max=6, value=2),
                  nodes=_slider("int", "nodes", min=1, max=12, value=6))
 
-
-# ---- optimization of digit classifiers (optimization assignment) -------------------------------
 
 def _run_once(fn, **controls):
     """A demo that redraws when its Run button is pressed, drawn once now with the default values."""
@@ -405,8 +400,6 @@ def compare_optimizers_widget(X, y, sample_minibatch, gradient_update, momentum_
                               description="steps", continuous_update=False),
     )
 
-
-# ---- depth vs width: expressivity of random deep nets --------------------------------------------
 
 def expressivity_widget(W=100, D=20, P=400, sigmas=(2.0, 0.4), seed=42):
     """Slider over the hidden layers of two random deep tanh nets fed with a circle of P points.

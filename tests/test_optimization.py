@@ -1,6 +1,7 @@
 """nnlib's optimization helpers against independent references: torch.optim, torch autograd,
 centred differences, and IDX files written here byte by byte."""
 
+import copy
 import gzip
 import time
 
@@ -13,7 +14,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from nnlib import analysis, answers, data, models, optim, widgets  # noqa: E402
+from nnlib import analysis, answers, data, gradcheck, models, optim, widgets  # noqa: E402
 from nnlib.checks import optimization as check  # noqa: E402
 
 
@@ -173,9 +174,7 @@ def test_newton_optimum_has_zero_gradient():
         return analysis.loss_2d(model, u, v, X, y, mask_idx=(0, 9), bias_id=7)
 
     u, v = analysis.newton_optimum(g)
-    eps = 1e-5
-    du = (g(u + eps, v) - g(u - eps, v)).item() / (2 * eps)
-    dv = (g(u, v + eps) - g(u, v - eps)).item() / (2 * eps)
+    du, dv = gradcheck.gradient(lambda w: g(w[0], w[1]).item(), (u, v), eps=1e-5)
     print(f"gradient at the optimum by centred differences: ({du:.2e}, {dv:.2e})")
     assert abs(du) < 1e-8 and abs(dv) < 1e-8
 
@@ -338,3 +337,24 @@ def test_benchmark_script_trains_deterministically():
     b = script.train(small, epochs=1, batch_size=32, lr=1e-3)
     for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
         assert torch.equal(p, q), name
+
+
+def test_train_steps_is_the_loop_written_out():
+    """Does optim.train_steps give the losses and final weights of the loop written out by hand,
+    state kept from one step to the next?"""
+    torch.manual_seed(0)
+    X, y = torch.randn(40, 6), torch.randint(0, 3, (40,))
+    a, b = models.MLP(in_dim=6, out_dim=3, hidden_dims=[5]), None
+    b = copy.deepcopy(a)
+    batches = [(X[i:i + 10], y[i:i + 10]) for i in range(0, 40, 10)]
+    got = optim.train_steps(a.parameters(), batches, lambda batch: F.nll_loss(a(batch[0]), batch[1]),
+                            answers.optimization.momentum_update, lr=0.1, beta=0.8)
+    params = list(b.parameters())
+    velocity = [torch.zeros_like(p) for p in params]
+    expected = []
+    for data_, labels in batches:
+        loss = F.nll_loss(b(data_), labels)
+        answers.optimization.momentum_update(loss, params, velocity, lr=0.1, beta=0.8)
+        expected.append(loss.item())
+    assert got.tolist() == expected
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))

@@ -74,27 +74,6 @@ def test_printed_text_and_errors_land_in_the_canvas():
     assert "outputs" not in repr(canvas)
 
 
-def test_interplay_registers_and_moves_deeper():
-    """Does Register record a converged rate and move on to the next depth?"""
-    demo = widgets.InterPlay()
-    assert demo.depth == 10
-    demo.slider.value = 0.05          # converges at depth 10
-    assert not demo.button.disabled
-    assert len(images(demo.out)) == 1
-    demo.register()
-    assert demo.depth == 20 and demo.learning_rates() == {10: 0.05}
-
-
-def test_interplay_refuses_to_register_a_diverging_rate():
-    """Is a rate that does not converge kept out of the record?"""
-    demo = widgets.InterPlay()
-    demo.i_depth = 5                  # depth 60
-    demo.slider.value = 0.1
-    assert demo.button.disabled
-    demo.register()
-    assert demo.learning_rates() == {}
-
-
 KERNEL_DEMO = """
 import numpy as np
 from nnlib import widgets

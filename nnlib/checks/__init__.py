@@ -23,7 +23,7 @@ import warnings
 
 import numpy as np
 
-from nnlib import reference
+from nnlib import arrays, reference, seeding
 
 
 class CheckFailed(AssertionError):
@@ -95,19 +95,8 @@ def neutral(check):
     @functools.wraps(check)
     def run(*args, **kwargs):
         __tracebackhide__ = True
-        import random
-
-        states = [random.getstate(), np.random.get_state()]
-        torch = sys.modules.get("torch")
-        if torch is not None:
-            states.append(torch.random.get_rng_state())
-        try:
+        with seeding.kept(imported_only=True):
             return check(*args, **kwargs)
-        finally:
-            random.setstate(states[0])
-            np.random.set_state(states[1])
-            if torch is not None:
-                torch.random.set_rng_state(states[2])
     return run
 
 
@@ -159,10 +148,8 @@ def _fmt(value):
 def to_array(what, value):
     """`value` as a float numpy array, or CheckFailed naming `what`."""
     __tracebackhide__ = True
-    if hasattr(value, "detach"):
-        value = value.detach().cpu().numpy()
     try:
-        return np.asarray(value, dtype=float)
+        return arrays.to_numpy(value, float)
     except (TypeError, ValueError):
         fail(f"{what} should be numbers, got {type(value).__name__}: {_fmt(value)}")
 

@@ -7,19 +7,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from nnlib import models
+from nnlib import models, seeding
 from nnlib.checks import call, expect_close, fail, neutral, optional, passed, rng, to_array
 from nnlib.checks import defined  # noqa: F401 (the notebook's test cells call check.defined)
 
 EXAMPLE_LABELS = ("has_bones", "cannot_speak")   # the notebook's own illusions
-
-
-def _quiet_seed(seed):
-    """A context that seeds torch's global RNG and restores the previous state afterwards."""
-    context = torch.random.fork_rng(devices=[])
-    context.__enter__()
-    torch.manual_seed(seed)
-    return context
 
 
 # ---- ex_initializer_ -------------------------------------------------------------------------
@@ -33,11 +25,8 @@ def _init_and_inspect(fn, model, gamma, seed):
     __tracebackhide__ = True
     before = _weights(model)
     copies = [p.detach().clone() for p in before]
-    context = _quiet_seed(seed)
-    try:
+    with seeding.kept(seed, ("torch",)):
         call(f"ex_initializer_(model, gamma={gamma:.3g})", fn, model, gamma)
-    finally:
-        context.__exit__(None, None, None)
     after = _weights(model)
     if len(after) != len(before) or any(a is not b for a, b in zip(after, before)):
         fail("ex_initializer_ replaced the model's parameters with new ones; it should overwrite the "
@@ -141,13 +130,9 @@ def _compare_svd(what, parts, w_tot, tol):
 
 
 def _net_with_total(seed, in_dim, hid_dim, out_dim):
-    context = _quiet_seed(seed)
-    try:
-        model = models.LNNet(in_dim, hid_dim, out_dim)
-        for p in model.parameters():
-            nn.init.normal_(p, 0.0, 1.0 / math.sqrt(p.shape[1]))
-    finally:
-        context.__exit__(None, None, None)
+    with seeding.kept(seed, ("torch",)):
+        model = models.normal_weights_(models.LNNet(in_dim, hid_dim, out_dim),
+                                       lambda fan_in, _: 1.0 / math.sqrt(fan_in))
     w1, w2 = (p.detach().double().numpy() for p in model.parameters())
     return model, w2 @ w1
 

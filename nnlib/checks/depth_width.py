@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from nnlib import models
+from nnlib import arrays, models, seeding
 from nnlib.checks import (answer_key, beside, call, expect_close, expect_scalar, fail, neutral, passed,
                           seed_torch, to_array)
 
@@ -29,15 +29,8 @@ QUASI_FACTOR = 1.5   # quasi-linear error at least this many times below the bes
 @contextlib.contextmanager
 def _quiet_and_same_rng():
     """Restore numpy's and torch's generators afterwards; swallow stderr (progress bars)."""
-    import torch
-
-    np_state, torch_state = np.random.get_state(), torch.get_rng_state()
-    try:
-        with contextlib.redirect_stderr(io.StringIO()):
-            yield
-    finally:
-        np.random.set_state(np_state)
-        torch.set_rng_state(torch_state)
+    with seeding.kept(generators=("numpy", "torch")), contextlib.redirect_stderr(io.StringIO()):
+        yield
 
 
 def _tensor(what, value, shape=None):
@@ -63,7 +56,7 @@ def _std_and_kurtosis(values):
 # ---- Exercise 1: get_num_params -------------------------------------------------------------------
 
 def _count(n_in, W, D):
-    return sum(p.numel() for p in models.make_MLP(n_in, W, D).parameters())
+    return models.parameter_count(models.make_MLP(n_in, W, D))
 
 
 def _as_int(what, value):
@@ -260,14 +253,10 @@ def grade_make_data(make_data):
     with _quiet_and_same_rng():
         first = call("make_data", make_data, net, 2, 200)[0]
         again = call("make_data", make_data, net, 2, 200)[0]
-    if np.allclose(to_numpy(first), to_numpy(again)):
+    if np.allclose(arrays.to_numpy(first), arrays.to_numpy(again)):
         fail("two calls of make_data returned the same inputs: do not seed the generator inside make_data, "
              "or the training and test sets would be the same")
     passed("make_data draws standard normal inputs and the network's detached outputs")
-
-
-def to_numpy(t):
-    return t.detach().numpy() if hasattr(t, "detach") else np.asarray(t)
 
 
 # ---- Exercise 4: train_model and compute_loss --------------------------------------------------------

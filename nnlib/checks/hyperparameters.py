@@ -2,14 +2,14 @@
 
 import numpy as np
 
-from nnlib import analysis, data
+from nnlib import analysis, gradcheck
 from nnlib.checks import (answer_key, beside, call, expect_close, expect_scalar, fail, neutral, passed, rng,
                           small_number, swap_global)
 from nnlib.checks import defined  # noqa: F401 (the notebook's test cells call check.defined)
 
 key = answer_key("hyperparameters")
 
-DEPTHS = (10, 20, 30, 40, 50, 60)
+DEPTHS = analysis.REGISTRATION.depths
 POINTS_PER_DEPTH = 0.5
 
 
@@ -76,15 +76,6 @@ def selfcheck_forward(cls):
     passed("forward behaves as a product of the input and the two weights")
 
 
-def _numerical_gradient(w, x, y, eps=1e-6):
-    """Centred differences of the mean squared error w.r.t. (w1, w2)."""
-    def mse_at(a, b):
-        return np.mean((y - a * b * x) ** 2)
-    w1, w2 = w
-    return ((mse_at(w1 + eps, w2) - mse_at(w1 - eps, w2)) / (2 * eps),
-            (mse_at(w1, w2 + eps) - mse_at(w1, w2 - eps)) / (2 * eps))
-
-
 @neutral
 def selfcheck_dloss_dw(cls):
     """dloss_dw against centred finite differences of the mean squared error (relative error printed)."""
@@ -94,8 +85,8 @@ def selfcheck_dloss_dw(cls):
     if not (isinstance(got, (tuple, list)) and len(got) == 2):
         fail(f"dloss_dw should return two numbers (dloss_dw1, dloss_dw2), got {got!r}")
     got = np.array([expect_scalar("dloss_dw1", got[0]), expect_scalar("dloss_dw2", got[1])])
-    numeric = np.array(_numerical_gradient(w, x, y))
-    rel = np.max(np.abs(got - numeric) / np.maximum(np.abs(got) + np.abs(numeric), 1e-12))
+    numeric = gradcheck.gradient(lambda v: np.mean((y - v[0] * v[1] * x) ** 2), w)
+    rel = gradcheck.relative_error(got, numeric)
     # A right answer is off by round-off only (about 1e-11 here).
     print(f"relative error against centred differences: {small_number(rel, 1e-8)}")
     if rel > 1e-5:
@@ -228,21 +219,23 @@ def _as_rates(registered_lrs):
     return rates
 
 
-def registration_report(registered_lrs, seed=2021):
-    """Train each depth with its registered rate; -> dict depth -> (lr, converged epoch or None)."""
+def registration_report(registered_lrs, seed=None):
+    """Train each depth with its registered rate under analysis.REGISTRATION (seed: None for its
+    data set); -> dict depth -> (lr, converged epoch or None)."""
     __tracebackhide__ = True
-    x, y = data.deep_narrow_data(seed)
+    contract = analysis.REGISTRATION
+    x, y = contract.data(seed)
     report = {}
     for depth, lr in _as_rates(registered_lrs).items():
         with np.errstate(all="ignore"):
-            losses = analysis.train_deep_narrow(depth, lr, 0.9, x, y, 600)
-        report[depth] = (lr, analysis.converged_epoch(losses))
+            losses = contract.losses(depth, lr, x, y)
+        report[depth] = (lr, contract.converged(losses))
     return report
 
 
 def _print_report(report):
     for depth, (lr, epoch) in report.items():
-        verdict = f"converges from epoch {epoch}" if epoch is not None else "does NOT converge in 600 epochs"
+        verdict = f"converges from epoch {epoch}" if epoch is not None else f"does NOT converge in {analysis.REGISTRATION.n_epochs} epochs"
         print(f"  depth {depth:2d}, lr {lr:.4g}: {verdict}")
 
 

@@ -4,7 +4,7 @@ Adam and early stopping."""
 
 import numpy as np
 
-from nnlib import models
+from nnlib import gradcheck, models
 from nnlib.checks import (answer_key, beside, call, expect_close, expect_scalar, fail, neutral, passed, rng,
                           small_number, stepper, swap_global, to_array)
 
@@ -120,10 +120,6 @@ def _elementwise(what, fn, z):
     return out
 
 
-def _centred(f, z, eps=1e-6):
-    return (f(z + eps) - f(z - eps)) / (2 * eps)
-
-
 @neutral
 def selfcheck_activation(fn, name):
     """Properties of one activation function (name: 'sigmoid', 'tanh' or 'relu'), formula not shown."""
@@ -144,7 +140,7 @@ def selfcheck_activation(fn, name):
             fail(f"tanh values lie strictly between -1 and 1, got {out}")
         if not np.allclose(out, -_elementwise(name, fn, -z)):
             fail("tanh is odd: tanh(-z) should be -tanh(z)")
-        slope = _centred(lambda v: to_array(name, call(name, fn, v)), np.array([0.0]))[0]
+        slope = gradcheck.centred(lambda v: to_array(name, call(name, fn, v)), np.array([0.0]))[0]
         if not np.isclose(slope, 1.0, rtol=1e-4):
             fail(f"tanh should have slope 1 at z = 0, yours has slope {slope:.4g}")
     else:
@@ -174,8 +170,8 @@ def selfcheck_derivative(fn, name):
     z = np.array([[-4.0, -1.3, -0.2], [0.3, 1.1, 3.5]])  # no kink of relu here
     with _correct_function_in(fn, base):
         got = _elementwise(name, fn, z)
-    numeric = _centred(_plain(base), z)
-    rel = np.max(np.abs(got - numeric) / np.maximum(np.abs(got) + np.abs(numeric), 1e-12))
+    numeric = gradcheck.centred(_plain(base), z)
+    rel = gradcheck.relative_error(got, numeric)
     # A right answer is off by round-off only: about 1e-16 / eps relative to the function's value,
     # which can reach 1e-7 of the slope where the slope is small (tanh at -4).
     print(f"relative error against centred differences of {base}: {small_number(rel, 1e-7)}")

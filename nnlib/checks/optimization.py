@@ -1,32 +1,14 @@
 """Checks for the assignment on optimization techniques (minibatches, momentum, RMSprop)."""
 
-import contextlib
-import random
-
 import numpy as np
 import torch
 
-from nnlib import analysis, data
+from nnlib import analysis, data, seeding
 from nnlib.checks import answer_key, call, expect_close, fail, is_remote, neutral, optional, passed, stepper
 
 key = answer_key("optimization")
 
 BONUS_THRESHOLDS = {"digits": (0.93, 0.97), "mnist": (0.95, 0.98)}   # test accuracy for 1 and 2 points
-
-
-@contextlib.contextmanager
-def _seeded(seed):
-    """Seed torch, numpy and random inside the block; the notebook's RNG states come back after."""
-    states = torch.random.get_rng_state(), np.random.get_state(), random.getstate()
-    torch.manual_seed(seed)
-    np.random.seed(seed)
-    random.seed(seed)
-    try:
-        yield
-    finally:
-        torch.random.set_rng_state(states[0])
-        np.random.set_state(states[1])
-        random.setstate(states[2])
 
 
 # ---- sample_minibatch -------------------------------------------------------------------------
@@ -69,7 +51,7 @@ def selfcheck_sample_minibatch(fn):
     """Shapes, the default size, input/target pairing, and that two calls differ."""
     __tracebackhide__ = True
     X, y = _coded_data(1000)
-    with _seeded(4):
+    with seeding.kept(4):
         xb, yb = _sample(fn, X, y, 100)
         _check_batch(xb, yb, X, y, 100)
         xd, yd = _sample(fn, X, y)
@@ -87,7 +69,7 @@ def grade_sample_minibatch(fn):
     """Seeded, so deterministic: shapes and pairing for several sizes and data shapes, and the
     frequency of every row over many calls (each row equally likely)."""
     __tracebackhide__ = True
-    with _seeded(2021):
+    with seeding.kept(2021):
         for n, shape, k in ((1000, (2, 2), 1), (1000, (2, 2), 64), (500, (8, 8), 100), (300, (64,), 300)):
             X, y = _coded_data(n, shape)
             xb, yb = _sample(fn, X, y, k)

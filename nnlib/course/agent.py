@@ -37,6 +37,7 @@ import importlib
 import json
 import warnings
 
+from nnlib import seeding
 from nnlib.course import wire
 
 MIME = "application/x-nnlib-judge"
@@ -44,40 +45,6 @@ MIME = "application/x-nnlib-judge"
 _HANDLES = {}
 _SWAPS = {}
 _RNG = []
-
-
-def _random_states():
-    import random
-    import sys
-
-    states = {"random": random.getstate()}
-    if "numpy" in sys.modules:
-        states["numpy"] = sys.modules["numpy"].random.get_state()
-    if "torch" in sys.modules:
-        states["torch"] = sys.modules["torch"].random.get_rng_state()
-    return states
-
-
-def _set_random_states(states):
-    import random
-    import sys
-
-    random.setstate(states["random"])
-    if "numpy" in states:
-        sys.modules["numpy"].random.set_state(states["numpy"])
-    if "torch" in states:
-        sys.modules["torch"].random.set_rng_state(states["torch"])
-
-
-def _seed_all(seed):
-    import random
-    import sys
-
-    random.seed(seed)
-    if "numpy" in sys.modules:
-        sys.modules["numpy"].random.seed(seed)
-    if "torch" in sys.modules:
-        sys.modules["torch"].manual_seed(seed)
 
 
 def _handle(obj):
@@ -159,8 +126,8 @@ def _run(request):
         _HANDLES.clear()
         return None
     if op == "enter":
-        _RNG.append(_random_states())
-        _seed_all(int(_field(request, "seed")))
+        _RNG.append(seeding.states(imported_only=True))
+        seeding.seed_all(int(_field(request, "seed")), imported_only=True)
         return None
     if op == "manual_seed":
         import torch
@@ -169,7 +136,7 @@ def _run(request):
         return None
     if op == "leave":
         if _RNG:
-            _set_random_states(_RNG.pop())
+            seeding.restore(_RNG.pop())
         return None
     if op == "new":
         factory = _lookup(_field(request, "path"))

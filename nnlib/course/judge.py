@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import nbformat
 from nbclient.exceptions import DeadKernelError
 
+from nnlib import seeding
 from nnlib.course import agent, wire
 
 BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
@@ -508,21 +509,6 @@ def _notebook_value(link, name):
         return _Missing(f"`{name}` is not defined: run (or write) the cell that defines it before this test.")
 
 
-@contextlib.contextmanager
 def _judge_rng():
     """Each test starts from the same random state of this process, and leaves it as it was."""
-    import random
-
-    import numpy as np
-    import torch
-
-    state = random.getstate(), np.random.get_state(), torch.random.get_rng_state()
-    random.seed(SEED)
-    np.random.seed(SEED)
-    torch.manual_seed(SEED)
-    try:
-        yield
-    finally:
-        random.setstate(state[0])
-        np.random.set_state(state[1])
-        torch.random.set_rng_state(state[2])
+    return seeding.kept(SEED)
