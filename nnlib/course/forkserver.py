@@ -157,6 +157,26 @@ def _chown_tree(folder, uid):
             os.lchown(name, uid, uid)
 
 
+def _release_failure(result):
+    """After a cell that failed, let go of its frames: IPython keeps the exception (sys.last_*,
+    the shell's last result, the traceback formatter), and with it every local of the frames it
+    went through. An answer that filled the address space before its MemoryError (a memory bomb)
+    would otherwise keep it full, and a later cell would die for want of memory."""
+    exc = getattr(result, "error_in_exec", None)
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        exc.__traceback__ = None
+        exc = exc.__cause__ or exc.__context__
+    for name in ("last_type", "last_value", "last_traceback", "last_exc"):
+        if hasattr(sys, name):
+            setattr(sys, name, None)
+    from IPython import get_ipython
+    shell = get_ipython()
+    if shell is not None and hasattr(shell.InteractiveTB, "tb"):
+        shell.InteractiveTB.tb = None
+
+
 def _run_kernel(request, fds, uid=None, tasks=0):
     """In the forked child: become the kernel the stub asked for. Never returns.
 
@@ -185,6 +205,7 @@ def _run_kernel(request, fds, uid=None, tasks=0):
         from ipykernel.kernelapp import IPKernelApp
         app = IPKernelApp.instance()
         app.initialize(args)                 # binds the sockets: as root, in a folder only root changes
+        app.shell.events.register("post_run_cell", _release_failure)
         from zmq.utils.garbage import gc as zmq_gc
         zmq_gc.start()   # its thread, needed to send large outputs, now: a cell near the memory cap cannot
         if uid is None:
@@ -586,8 +607,11 @@ def kernel_main(memory_mb, kernel_args):
     if os.environ.get(SANDBOXED_ENV):
         sys.exit("the grading sandbox's kernel server is not running: no kernel started")
     sandbox.limit_memory(memory_mb)
-    from ipykernel import kernelapp
-    kernelapp.launch_new_instance(argv=kernel_args)
+    from ipykernel.kernelapp import IPKernelApp
+    app = IPKernelApp.instance()
+    app.initialize(kernel_args)
+    app.shell.events.register("post_run_cell", _release_failure)
+    app.start()
 
 
 def main(argv=None):
