@@ -142,3 +142,14 @@ def test_a_kernel_cannot_ask_the_server_for_anything(server, tmp_path):
             "    print(repr(b''))")
     out, _ = _run(tmp_path, code)
     assert out[0].split() == ["False", "b''"]
+
+
+def test_memory_a_failed_cell_took_is_given_back(server, tmp_path):
+    """After a cell whose function filled the address space before its MemoryError, can the next cell
+    allocate again? (IPython keeps a failed cell's frames; the grading kernel lets go of them.)"""
+    bomb = ("def bomb():\n    hog = []\n    while True:\n        hog.append(bytearray(50_000_000))\n"
+            "bomb()")
+    out, _ = _run(tmp_path, bomb, "x = bytearray(600_000_000)\nprint('allocated', len(x) >> 20)",
+                  allow_errors=True)
+    assert out[0] == "MemoryError"
+    assert out[1] == "allocated 572"
