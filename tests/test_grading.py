@@ -116,3 +116,38 @@ def test_kernels_started_from_scratch_grade_the_same(graded, assignment, tmp_pat
     for r in results:
         assert (r.status, r.scores, r.failures) == (forked[r.student].status, forked[r.student].scores,
                                                    forked[r.student].failures), r.student
+
+
+def test_partial_credit_does_not_depend_on_load(tmp_path):
+    """Does an a3 submission with a wrong make_data (later cells train on what it made) get the same
+    partial score graded on an idle machine and on one whose cores are kept busy?"""
+    import subprocess
+    import sys
+
+    import nbformat
+
+    from nnlib.course import submissions
+    assignment = "a3_depth_width"
+    cat = catalogue.load(ROOT / "tests" / "catalogue" / f"{assignment}.py")
+    answer = next(a for a in cat.answers if a.region == "make_data" and a.label == "inputs transposed")
+    release = submissions.read(ROOT / "release" / assignment / cat.notebook)
+    source = submissions.read(ROOT / "source" / assignment / cat.notebook)
+    folder = tmp_path / "submitted" / "transposed" / assignment
+    folder.mkdir(parents=True)
+    nbformat.write(submissions.solved(release, source, {"make_data": answer.code}), str(folder / cat.notebook))
+
+    def scores(out):
+        (result,) = grade.grade(ROOT, [assignment], tmp_path / "submitted", out, workers=1, timeout=60,
+                                progress=False, log=lambda *_: None)
+        return {k: s for k, (s, _, by_hand) in result.scores.items() if not by_hand}
+
+    idle = scores(tmp_path / "idle")
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        busy = scores(tmp_path / "busy")
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    assert sum(idle.values()) > 0 and 0 in idle.values(), idle   # partial credit
+    assert busy == idle
