@@ -1,4 +1,4 @@
-"""Reference helpers shared by every notebook of the course.
+"""The helpers every notebook of the course imports.
 
 One module per course concept; notebooks import what they use explicitly::
 
@@ -25,9 +25,10 @@ widgets    ipywidgets demos; each renders once with its defaults when run headle
 
 Around them:
 runtime    where the notebook runs (interactive or graded).
-checks     what the visible self-checks and hidden tests call.
-reference  the registry of reference implementations that submissions may not call.
-course     instructor tooling: build, grade, catalogue (not imported by notebooks).
+checks     the self-checks and hidden tests; the judge runs the hidden ones outside the kernel.
+answers    the answer key: the course's answers to graded exercises (absent while grading).
+reference  the registry of those answers, which self-checks refuse to let an answer call.
+course     instructor tooling: build, grade, the judge, catalogue (not imported by notebooks).
 """
 
 __version__ = "0.1.0"
