@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from nnlib.course import catalogue, config, demo, grade
+from nnlib.course import catalogue, config, demo, grade, worker
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = config.assignments(ROOT)
@@ -116,3 +116,17 @@ def test_kernels_started_from_scratch_grade_the_same(graded, assignment, tmp_pat
     for r in results:
         assert (r.status, r.scores, r.failures) == (forked[r.student].status, forked[r.student].scores,
                                                    forked[r.student].failures), r.student
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS[:1])
+def test_each_job_says_where_its_time_went(graded, assignment):
+    """Does each graded submission record how long each stage took, the stages adding up to its time?"""
+    _, results = graded(assignment)
+    for student in ("solution", "mistakes", "endless"):
+        r = results[student]
+        assert set(r.stages) == set(worker.Stages.names()) | {"total"}, student
+        assert r.stages["total"] == pytest.approx(r.seconds) and r.seconds > 0, student
+        assert sum(r.stages[s] for s in worker.Stages.names()) == pytest.approx(r.seconds), student
+        assert all(seconds >= 0 for stage, seconds in r.stages.items() if stage != "other"), (student, r.stages)
+        for stage in ("kernel_start", "cells", "judge_kernel", "judge_compute", "nbgrader", "gradebook", "feedback"):
+            assert r.stages[stage] > 0, (student, stage, r.stages)
