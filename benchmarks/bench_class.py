@@ -1,6 +1,7 @@
 """Grading a class: plain sequential `nbgrader autograde` against `course grade --workers N`.
 
     python benchmarks/bench_class.py [--n 40] [--workers 2] [--scaling 10,40,160] [--jobs-only]
+    python benchmarks/bench_class.py --scaling-only --scaling 40,160,1000 [--workers 2]
     python benchmarks/bench_class.py --cluster [--n 20] [--workers 2]
     python benchmarks/bench_class.py --breakdown [ASSIGNMENT ...] [--repeat 3] [--no-sandbox]
 
@@ -20,6 +21,8 @@ On the same N synthetic submissions of assignment 1 (answers drawn from its cata
 With --cluster, only: the same N submissions graded by the local pool of --workers processes and
 by a Dask LocalCluster of as many worker processes (one thread each; `course grade --cluster`),
 both wall times (the cluster's start apart) and the engine's overhead over the pool (%).
+
+With --scaling-only, only the scaling figures, each with the mean of each stage per submission.
 
 With --breakdown, only: each assignment's cost per submission, one worker grading its example
 submissions (the solution, the first wrong answer of each region, the first right variant: see
@@ -250,6 +253,7 @@ def main():
                         help="only the local pool against a Dask LocalCluster of as many workers")
     parser.add_argument("--breakdown", nargs="*", metavar="ASSIGNMENT",
                         help="only each assignment's cost per submission, stage by stage (all: none named)")
+    parser.add_argument("--scaling-only", action="store_true", help="only the scaling figures, with stages")
     parser.add_argument("--repeat", type=int, default=3, help="with --breakdown: rounds of the example submissions")
     parser.add_argument("--no-sandbox", action="store_true", help="with --breakdown: grade without the sandbox")
     args = parser.parse_args()
@@ -269,6 +273,9 @@ def main():
         if args.cluster:
             compare_engines(args.n, args.workers, tmp, outcomes, cat)
             return
+        if args.scaling_only:
+            scaling(args.scaling, args.workers, tmp, outcomes, cat, stages=True)
+            return
         make(args.n, tmp / "submitted", outcomes, cat)
         plain = plain_nbgrader(tmp / "submitted", tmp)
         wall, results = ours(tmp / "submitted", tmp / "out", args.workers)
@@ -281,10 +288,20 @@ def main():
         print(f"  peak memory of a worker or kernel  {max(r.peak_mb for r in results):.0f} MiB")
         print(f"  where a worker's time went, mean of the {args.n} submissions:")
         print_stages({A: [{"stages": r.stages, "seconds": r.seconds} for r in results if r.seconds]})
-        for n in (int(x) for x in args.scaling.split(",") if x):
-            make(n, tmp / f"s{n}", outcomes, cat)
-            t, _ = ours(tmp / f"s{n}", tmp / f"o{n}", args.workers)
-            print(f"  scaling: {n:4d} submissions in {t:7.1f} s ({t / n:.2f} s each)", flush=True)
+        scaling(args.scaling, args.workers, tmp, outcomes, cat)
+
+
+def scaling(ns, workers, tmp, outcomes, cat, stages=False):
+    """Grade classes of each size in `ns` ("10,40,160") with `workers` workers; print the wall times
+    (and, with `stages`, where the workers' time went)."""
+    for n in (int(x) for x in ns.split(",") if x):
+        make(n, tmp / f"s{n}", outcomes, cat)
+        t, results = ours(tmp / f"s{n}", tmp / f"o{n}", workers)
+        print(f"  scaling: {n:4d} submissions in {t:7.1f} s ({t / n:.2f} s each, {workers} workers)", flush=True)
+        if stages:
+            print_stages({A: [{"stages": r.stages, "seconds": r.seconds} for r in results if r.seconds]})
+        shutil.rmtree(tmp / f"s{n}")
+        shutil.rmtree(tmp / f"o{n}")
 
 
 if __name__ == "__main__":
