@@ -1,7 +1,9 @@
 """Grading a class: plain sequential `nbgrader autograde` against `course grade --workers N`.
 
     python benchmarks/bench_class.py [--n 40] [--workers 2] [--scaling 10,40,160] [--jobs-only]
+    python benchmarks/bench_class.py --scaling-only --scaling 40,160,1000 [--workers 2]
     python benchmarks/bench_class.py --cluster [--n 20] [--workers 2]
+    python benchmarks/bench_class.py --breakdown [ASSIGNMENT ...] [--repeat 3] [--no-sandbox]
 
 On the same N synthetic submissions of assignment 1 (answers drawn from its catalogue), prints:
   plain       wall time of `nbgrader autograde` over the class (one process, one after another)
@@ -19,6 +21,15 @@ On the same N synthetic submissions of assignment 1 (answers drawn from its cata
 With --cluster, only: the same N submissions graded by the local pool of --workers processes and
 by a Dask LocalCluster of as many worker processes (one thread each; `course grade --cluster`),
 both wall times (the cluster's start apart) and the engine's overhead over the pool (%).
+
+With --scaling-only, only the scaling figures, each with the mean of each stage per submission.
+
+With --breakdown, only: each assignment's cost per submission, one worker grading its example
+submissions (the solution, the first wrong answer of each region, the first right variant: see
+nnlib.course.demo) one after another in this process, in the sandbox as course grade runs them,
+after one warm-up job; the mean of each stage of worker.Stages per submission (kernel start,
+cells, judge, nbgrader's pipeline, gradebook SQL, feedback HTML...) and the mean and median total.
+The class run prints the same stages, averaged over its submissions.
 """
 
 import argparse
@@ -38,7 +49,7 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from nnlib.course import catalogue, grade, intake, submissions, synthetic, worker  # noqa: E402
+from nnlib.course import catalogue, config, demo, grade, intake, submissions, synthetic, worker  # noqa: E402
 
 A = "a1_hyperparameters"
 
@@ -154,6 +165,70 @@ def compare_engines(n, workers, tmp, outcomes, cat):
     print(f"  grades.csv identical              {'yes' if same else 'NO'}")
 
 
+SAMPLE = ("solution", "mistakes", "variants")   # the example students a breakdown grades
+STAGE_WORDS = {
+    "prepare": "repair, scan, working copy",
+    "kernel_start": "kernel start",
+    "cells": "notebook cells in the kernel",
+    "judge_kernel": "judge: waiting on the kernel",
+    "judge_compute": "judge: its own computing",
+    "kernel_stop": "kernel stop",
+    "nbgrader": "nbgrader's pipeline (rest)",
+    "gradebook": "gradebook SQL",
+    "feedback": "feedback HTML",
+    "outputs": "copying outputs",
+    "other": "other",
+}
+
+
+def sample_specs(assignment, tmp, sandboxed=True):
+    """Job specs of `assignment`'s example submissions named in SAMPLE (those it has)."""
+    submitted = tmp / f"sample-{assignment}"
+    shutil.rmtree(submitted, ignore_errors=True)
+    demo.example_class(ROOT, assignment, submitted)
+    for student in {p.name for p in submitted.iterdir()} - set(SAMPLE):
+        shutil.rmtree(submitted / student)
+    jobs = intake.find_jobs(submitted, {assignment: config.notebooks(ROOT, assignment)})
+    limits = grade.job_limits(tmp / f"out-{assignment}", 1, None, 900, 3072, sandboxed=sandboxed)
+    template = grade._template_db(ROOT, assignment, log=lambda *_: None)
+    return [grade.job_spec(ROOT, tmp / f"out-{assignment}", job, template, limits) for job in jobs]
+
+
+def breakdown(assignments, tmp, repeat=3, sandboxed=True):
+    """{assignment: [raw results of grade_job]}: each example submission graded `repeat` times by
+    this process, after one warm-up job per assignment (not counted)."""
+    raws = {}
+    for assignment in assignments:
+        specs = sample_specs(assignment, tmp, sandboxed)
+        with mock.patch.dict(os.environ):   # the job sets the kernel's environment: keep it to the job
+            worker.grade_job(specs[0])
+            raws[assignment] = []
+            for _ in range(repeat):
+                for spec in specs:
+                    raw = worker.grade_job(spec)
+                    if raw["error"]:
+                        raise SystemExit(f"{assignment}/{spec['student']}: {raw['error']}")
+                    raws[assignment].append(raw)
+        print(f"  ({assignment}: {len(raws[assignment])} jobs graded)", file=sys.stderr, flush=True)
+    worker.SERVER.stop()
+    return raws
+
+
+def print_stages(raws):
+    """Mean seconds per submission of each stage, one column per assignment; then the totals."""
+    names = list(raws)
+    print(f"  {'seconds per submission':<32}" + "".join(f"{n.split('_')[0]:>9}" for n in names))
+    staged = {n: [r["stages"] for r in rs if r.get("stages")] for n, rs in raws.items()}
+    for stage in worker.Stages.names() if any(staged.values()) else ():
+        row = [statistics.mean(s[stage] for s in staged[n]) if staged[n] else float("nan") for n in names]
+        print(f"  {STAGE_WORDS.get(stage, stage):<32}" + "".join(f"{x:9.2f}" for x in row))
+    means = [statistics.mean(r["seconds"] for r in raws[n]) for n in names]
+    medians = [statistics.median(r["seconds"] for r in raws[n]) for n in names]
+    print(f"  {'total, mean':<32}" + "".join(f"{x:9.2f}" for x in means))
+    print(f"  {'total, median':<32}" + "".join(f"{x:9.2f}" for x in medians))
+    print(f"  {'submissions':<32}" + "".join(f"{len(raws[n]):9d}" for n in names))
+
+
 def print_jobs(t):
     """Print the one-job medians of `overhead`."""
     print(f"  running the master bare           {t['bare']:6.2f} s  (median of 7)")
@@ -176,16 +251,30 @@ def main():
     parser.add_argument("--jobs-only", action="store_true", help="only the one-job figures (overhead, sandbox)")
     parser.add_argument("--cluster", action="store_true",
                         help="only the local pool against a Dask LocalCluster of as many workers")
+    parser.add_argument("--breakdown", nargs="*", metavar="ASSIGNMENT",
+                        help="only each assignment's cost per submission, stage by stage (all: none named)")
+    parser.add_argument("--scaling-only", action="store_true", help="only the scaling figures, with stages")
+    parser.add_argument("--repeat", type=int, default=3, help="with --breakdown: rounds of the example submissions")
+    parser.add_argument("--no-sandbox", action="store_true", help="with --breakdown: grade without the sandbox")
     args = parser.parse_args()
     cat = catalogue.find(ROOT)[A]
     with tempfile.TemporaryDirectory(prefix="bench-class-") as tmp:
         tmp = Path(tmp)
+        if args.breakdown is not None:
+            where = "--no-sandbox" if args.no_sandbox else "in the sandbox"
+            print(f"cost per submission, one worker, {where} (means of {args.repeat} rounds of {', '.join(SAMPLE)})")
+            print_stages(breakdown(args.breakdown or config.assignments(ROOT), tmp, args.repeat,
+                                   not args.no_sandbox))
+            return
         if args.jobs_only:
             print_jobs(overhead(cat, tmp))
             return
         _, outcomes = catalogue.run(ROOT, cat)
         if args.cluster:
             compare_engines(args.n, args.workers, tmp, outcomes, cat)
+            return
+        if args.scaling_only:
+            scaling(args.scaling, args.workers, tmp, outcomes, cat, stages=True)
             return
         make(args.n, tmp / "submitted", outcomes, cat)
         plain = plain_nbgrader(tmp / "submitted", tmp)
@@ -197,10 +286,22 @@ def main():
         print(f"  speed-up                          {plain / wall:6.2f} x")
         print_jobs(t)
         print(f"  peak memory of a worker or kernel  {max(r.peak_mb for r in results):.0f} MiB")
-        for n in (int(x) for x in args.scaling.split(",") if x):
-            make(n, tmp / f"s{n}", outcomes, cat)
-            t, _ = ours(tmp / f"s{n}", tmp / f"o{n}", args.workers)
-            print(f"  scaling: {n:4d} submissions in {t:7.1f} s ({t / n:.2f} s each)", flush=True)
+        print(f"  where a worker's time went, mean of the {args.n} submissions:")
+        print_stages({A: [{"stages": r.stages, "seconds": r.seconds} for r in results if r.seconds]})
+        scaling(args.scaling, args.workers, tmp, outcomes, cat)
+
+
+def scaling(ns, workers, tmp, outcomes, cat, stages=False):
+    """Grade classes of each size in `ns` ("10,40,160") with `workers` workers; print the wall times
+    (and, with `stages`, where the workers' time went)."""
+    for n in (int(x) for x in ns.split(",") if x):
+        make(n, tmp / f"s{n}", outcomes, cat)
+        t, results = ours(tmp / f"s{n}", tmp / f"o{n}", workers)
+        print(f"  scaling: {n:4d} submissions in {t:7.1f} s ({t / n:.2f} s each, {workers} workers)", flush=True)
+        if stages:
+            print_stages({A: [{"stages": r.stages, "seconds": r.seconds} for r in results if r.seconds]})
+        shutil.rmtree(tmp / f"s{n}")
+        shutil.rmtree(tmp / f"o{n}")
 
 
 if __name__ == "__main__":

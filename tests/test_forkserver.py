@@ -59,6 +59,16 @@ def test_each_kernel_starts_fresh(server, tmp_path):
     assert draw != first[0], "forked kernels share numpy's global random state"
 
 
+def test_preloaded_widgets_are_registered_with_each_kernel(server, tmp_path):
+    """Is ipywidgets, imported once by the server, set up in each forked kernel as its own import
+    in a kernel would set it up (the widgets' comm targets registered with that kernel)?"""
+    code = ("import sys\npreloaded = 'ipywidgets' in sys.modules\nimport comm, ipywidgets\n"
+            "print(preloaded, sorted(t for t in comm.get_comm_manager().targets if t.startswith('jupyter.widget')))")
+    for _ in range(2):
+        out, _ = _run(tmp_path, code)
+        assert out == ["True ['jupyter.widget', 'jupyter.widget.control']"]
+
+
 def test_interrupt_reaches_the_forked_kernel(server, tmp_path):
     """Does a cell timeout interrupt the kernel, so the next cell still runs?"""
     start = time.monotonic()

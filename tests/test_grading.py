@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from nnlib.course import catalogue, config, demo, grade
+from nnlib.course import catalogue, config, demo, grade, worker
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = config.assignments(ROOT)
@@ -151,3 +151,17 @@ def test_partial_credit_does_not_depend_on_load(tmp_path):
             hog.wait()
     assert sum(idle.values()) > 0 and 0 in idle.values(), idle   # partial credit
     assert busy == idle
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS[:1])
+def test_each_job_says_where_its_time_went(graded, assignment):
+    """Does each graded submission record how long each stage took, the stages adding up to its time?"""
+    _, results = graded(assignment)
+    for student in ("solution", "mistakes", "endless"):
+        r = results[student]
+        assert set(r.stages) == set(worker.Stages.names()) | {"total"}, student
+        assert r.stages["total"] == pytest.approx(r.seconds) and r.seconds > 0, student
+        assert sum(r.stages[s] for s in worker.Stages.names()) == pytest.approx(r.seconds), student
+        assert all(seconds >= 0 for stage, seconds in r.stages.items() if stage != "other"), (student, r.stages)
+        for stage in ("kernel_start", "cells", "judge_kernel", "judge_compute", "nbgrader", "gradebook", "feedback"):
+            assert r.stages[stage] > 0, (student, stage, r.stages)

@@ -213,3 +213,17 @@ def test_every_test_cell_is_judged(assignment, cell):
     for call in calls:
         names |= {n.func.attr for n in __import__("ast").walk(call) if judge._is_check_call(n)}
     assert all(callable(getattr(module, name, None)) for name in names), names
+
+
+@pytest.mark.parametrize("sealed", [True, False])
+def test_a_submissions_kernel_finds_the_answer_key_sealed(sealed):
+    """Does GuardedExecute start kernels that cannot import the answer key when it grades students'
+    submissions (seal_answer_key, set by the worker, with or without the sandbox), and that can when
+    it builds the worked solutions?"""
+    from nnlib.course.preprocessors import GuardedExecute
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "try:\n    import nnlib.answers\n    print('imported')\nexcept ImportError as exc:\n    print(exc)")])
+    executor = GuardedExecute(seal_answer_key=sealed, timeout=60, kernel_name="python3")
+    executor.preprocess(nb, {"metadata": {"path": str(ROOT)}})
+    text = nb.cells[0].outputs[0]["text"]
+    assert ("not available while grading" in text) if sealed else text == "imported\n"

@@ -25,8 +25,9 @@ with it. The server's socket has a name in Linux's abstract namespace (no file):
 kernel, in a network namespace of its own, cannot reach it; an unsandboxed one can, but only the
 worker and processes it started may ask the server for anything (peer credentials), and the
 name is not in a kernel's environment.
-Modules whose import reads settings a kernel changes (matplotlib's backend, ipywidgets' comm
-registration) are not preloaded.
+Modules whose import reads settings a kernel changes (matplotlib's backend) are not preloaded.
+ipywidgets is: the one thing its import does for a running kernel, registering the widgets'
+comm targets, is done by each forked kernel once it has started.
 """
 
 import argparse
@@ -50,7 +51,7 @@ from nnlib.course import sandbox
 ENV = "NNLIB_KERNEL_SERVER"          # path of the server's socket, for the stubs
 IPC_ENV = "NNLIB_KERNEL_IPC"          # host path prefix of a sandboxed kernel's ipc sockets
 SANDBOXED_ENV = "NNLIB_SANDBOXED"     # set while grading is sandboxed: never start a kernel outside
-PRELOAD = ("numpy", "torch", "ipykernel.kernelapp")
+PRELOAD = ("numpy", "torch", "ipykernel.kernelapp", "ipywidgets")
 IPC_DIR, WORK_DIR, HOME_DIR, MPL_CACHE = "/tmp/.ipc", "/tmp/work", "/tmp/home", "/tmp/.mplcache"
 KERNEL_ENV_PREFIXES = ("PATH", "LANG", "LC_", "TZ", "TERM", "NBGRADER_", "TQDM_", "OMP_", "MKL_",
                        "OPENBLAS_", "ATEN_", "TORCH_", "MPLBACKEND", "PYTHONHASHSEED", "PYDEVD_")
@@ -206,6 +207,10 @@ def _run_kernel(request, fds, uid=None, tasks=0):
         app = IPKernelApp.instance()
         app.initialize(args)                 # binds the sockets: as root, in a folder only root changes
         app.shell.events.register("post_run_cell", _release_failure)
+        if "ipywidgets" in sys.modules:
+            # Preloaded: what its import does in a running kernel (register the widgets' comm
+            # targets with this kernel) is done now that the kernel exists.
+            sys.modules["ipywidgets"].register_comm_target()
         from zmq.utils.garbage import gc as zmq_gc
         zmq_gc.start()   # its thread, needed to send large outputs, now: a cell near the memory cap cannot
         if uid is None:

@@ -56,6 +56,7 @@ class Result:
     unanswered: list = field(default_factory=list)  # written answers left blank (scored zero)
     seconds: float = 0.0                            # time the worker spent on it
     peak_mb: float = 0.0                            # largest memory of its worker or kernels so far
+    stages: dict = field(default_factory=dict)      # where its seconds went (worker.Stages as a dict)
     isolated: bool = True                           # graded in the sandbox (False: --no-sandbox)
     grader_fault: bool = False                      # the grader failed, not the submission: not kept
 
@@ -242,6 +243,7 @@ def _ungradable(job, reasons, fingerprint, zeros):
 def _to_result(job, raw, fingerprint, zeros, isolated=True):
     result = _classify(job, raw, fingerprint, zeros)
     result.seconds, result.peak_mb = raw.get("seconds", 0.0), raw.get("peak_mb", 0.0)
+    result.stages = dict(raw.get("stages", {}))
     result.isolated = isolated
     result.grader_fault = bool(raw.get("grader_fault"))
     return result

@@ -403,6 +403,7 @@ class Verdict:
     printed: str = ""
     kind: str = "CheckFailed"
     notes: list = field(default_factory=list)
+    kernel_seconds: float = 0.0   # of the test's time, how much went to requests to the kernel
 
     def outputs(self):
         """The cell's outputs, scored by nbgrader's rule (an error: zero; a number: that score)."""
@@ -456,6 +457,7 @@ def decide(client, cell, index, assignment, timeout=None):
     with contextlib.suppress(JudgeFault, JudgeTimeout):
         link.request(op="release")
         link.request(op="leave")
+    verdict.kernel_seconds = link.used
     return verdict
 
 

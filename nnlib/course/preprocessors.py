@@ -2,7 +2,10 @@
 
 import os
 import re
+from collections import defaultdict
+from contextlib import contextmanager
 from pathlib import Path
+from time import perf_counter
 
 from nbconvert.preprocessors import Preprocessor
 from nbformat.v4 import new_output
@@ -61,6 +64,38 @@ def sealed_env(env=None):
     return {**(os.environ if env is None else env), reference.SEALED_ENV: "1"}
 
 
+class Stopwatch:
+    """Seconds this process spent in named stages, summed over calls (time.perf_counter).
+
+        with STOPWATCH("cells"): ...     # adds the block's time to "cells"
+        STOPWATCH.take()                 # -> {stage: seconds} so far, and starts again from zero
+
+    Cheap enough to run on every graded submission: the worker reads it after each job
+    (nnlib.course.worker.Stages).
+    """
+
+    def __init__(self):
+        self.seconds = defaultdict(float)
+
+    @contextmanager
+    def __call__(self, stage):
+        start = perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] += perf_counter() - start
+
+    def add(self, stage, seconds):
+        self.seconds[stage] += seconds
+
+    def take(self):
+        taken = dict(self.seconds)
+        self.seconds.clear()
+        return taken
+
+
+STOPWATCH = Stopwatch()   # what this process's GuardedExecute and grading job spent where
+
 KILLED = "KernelKilled"
 KILLED_TEXT = ("this cell stopped the Python kernel while grading (os._exit, a crash, or the memory cap); "
                "it was left out and the rest of the notebook graded without it")
@@ -90,10 +125,21 @@ class GuardedExecute(Execute):
         kwargs.setdefault("kernel_manager_class", GradingKernelManager)
         super().__init__(*args, **kwargs)
 
-    async def async_start_new_kernel(self, **kwargs):
+    # Where execution's time goes (STOPWATCH): starting the kernel and its client, the cells the
+    # kernel runs, the judge's tests (of which the kernel's share), stopping the kernel.
+    def start_new_kernel(self, **kwargs):
         if self.seal_answer_key:
             kwargs["env"] = sealed_env(kwargs.get("env"))
-        return await super().async_start_new_kernel(**kwargs)
+        with STOPWATCH("kernel_start"):
+            return super().start_new_kernel(**kwargs)
+
+    def start_new_kernel_client(self):
+        with STOPWATCH("kernel_start"):
+            return super().start_new_kernel_client()
+
+    def _cleanup_kernel(self):
+        with STOPWATCH("kernel_stop"):
+            return super()._cleanup_kernel()
 
     def preprocess_cell(self, cell, resources, index):
         where = f"{resources.get('unique_key', '')} {index}"
@@ -105,10 +151,14 @@ class GuardedExecute(Execute):
             Path(self.journal).write_text(where)
         if self.judged and judge.is_judged(cell):
             assignment = resources.get("nbgrader", {}).get("assignment")
-            cell.outputs = judge.decide(self, cell, index, assignment).outputs()
+            with STOPWATCH("judge"):
+                verdict = judge.decide(self, cell, index, assignment)
+            STOPWATCH.add("judge_kernel", verdict.kernel_seconds)
+            cell.outputs = verdict.outputs()
             cell.execution_count = None
             return cell, resources
-        return super().preprocess_cell(cell, resources, index)
+        with STOPWATCH("cells"):
+            return super().preprocess_cell(cell, resources, index)
 
 
 class StripHiddenTests(ClearHiddenTests):

@@ -14,6 +14,8 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import nbformat
@@ -23,13 +25,101 @@ from nbgrader.coursedir import CourseDirectory
 
 from nnlib.course import forkserver, integrity, repair
 from nnlib.course.config import load_config
-from nnlib.course.preprocessors import KILLED
+from nnlib.course.preprocessors import KILLED, STOPWATCH
 
 KERNEL_TROUBLE = {"CellTimeoutError": "timed out", "DeadKernelError": "killed the kernel",
                   KILLED: "stopped the kernel: left out, the rest graded without it",
                   "KeyboardInterrupt": "was interrupted (time limit)"}
 MOST_LEFT_OUT = 3   # cells that killed the kernel, left out one by one before giving up
 SERVER = forkserver.ForkServer()   # this worker's kernel fork server, started by its first job
+
+
+@dataclass
+class Stages:
+    """Where one grading job's wall time went, in seconds; the fields add up to `total`.
+
+    prepare: repairing and scanning the notebooks, the working copy, its gradebook and config;
+    kernel_start: the kernel and its client until the kernel answers (on a worker's first job,
+    starting its fork server too); cells: cells run in the kernel (answers, demos, self-checks
+    that are not graded); judge: the judge's tests, of which judge_kernel waiting on the kernel
+    (the student's code and the data's round trips) and the rest computed in the judge (answer
+    key, comparisons); kernel_stop: killing the kernel; nbgrader: the rest of nbgrader's autograde
+    (reading, sanitizing and writing the notebook, its preprocessors); gradebook: SQL statements on
+    the working gradebook (nbgrader's and ours: compiled and run); feedback: the feedback HTML
+    (its SQL apart); outputs: copying the autograded notebook and feedback to the output folder
+    and reading their failure messages; other: the rest (the working copy removed, memory figures).
+    """
+
+    prepare: float = 0.0
+    kernel_start: float = 0.0
+    cells: float = 0.0
+    judge_kernel: float = 0.0
+    judge_compute: float = 0.0
+    kernel_stop: float = 0.0
+    nbgrader: float = 0.0
+    gradebook: float = 0.0
+    feedback: float = 0.0
+    outputs: float = 0.0
+    other: float = 0.0
+    total: float = 0.0
+
+    @classmethod
+    def names(cls):
+        """The stages, in order, without the total."""
+        return [f.name for f in fields(cls) if f.name != "total"]
+
+
+def _sql_clock():
+    """Count the time of every SQL statement this process runs (compiled and executed) as
+    STOPWATCH's "gradebook", with SQLAlchemy's engine events. Installed once per process."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    if getattr(_sql_clock, "installed", False):
+        return
+    started = []
+
+    def before(*_):
+        started.append(time.perf_counter())
+
+    def after(*_):
+        if started:
+            STOPWATCH.add("gradebook", time.perf_counter() - started.pop())
+
+    event.listen(Engine, "before_execute", before)
+    event.listen(Engine, "after_execute", after)
+    _sql_clock.installed = True
+
+
+@contextmanager
+def _span(spans, name):
+    """Add the block's wall time to spans[name], and the SQL time within it to spans["sql:" + name]."""
+    start, sql = time.perf_counter(), STOPWATCH.seconds.get("gradebook", 0.0)
+    try:
+        yield
+    finally:
+        spans[name] = spans.get(name, 0.0) + time.perf_counter() - start
+        spans["sql:" + name] = spans.get("sql:" + name, 0.0) + STOPWATCH.seconds.get("gradebook", 0.0) - sql
+
+
+def _stages(spans, total):
+    """Stages of one job from its spans (see _span) and what STOPWATCH summed meanwhile."""
+    clock = STOPWATCH.take()
+    executing = sum(clock.get(k, 0.0) for k in ("kernel_start", "cells", "judge", "kernel_stop"))
+    stages = Stages(
+        prepare=spans.get("prepare", 0.0),
+        kernel_start=clock.get("kernel_start", 0.0) + clock.get("server", 0.0),
+        cells=clock.get("cells", 0.0),
+        judge_kernel=clock.get("judge_kernel", 0.0),
+        judge_compute=clock.get("judge", 0.0) - clock.get("judge_kernel", 0.0),
+        kernel_stop=clock.get("kernel_stop", 0.0),
+        nbgrader=spans.get("autograde", 0.0) - executing - spans.get("sql:autograde", 0.0),
+        gradebook=spans.get("gradebook", 0.0) + spans.get("sql:autograde", 0.0) + spans.get("sql:feedback", 0.0),
+        feedback=spans.get("feedback", 0.0) - spans.get("sql:feedback", 0.0),
+        outputs=spans.get("outputs", 0.0),
+        total=total)
+    stages.other = total - sum(getattr(stages, name) for name in Stages.names() if name != "other")
+    return stages
 
 
 def _messages(nb_path):
@@ -165,38 +255,43 @@ def _friendly(text):
 def grade_job(spec):
     """Grade one submission. spec: dict with course_root, template_db, out_dir, student,
     assignment, folder, notebooks, timeout, budget, kernelspec_dir, threads, fork_server.
-    Returns a dict (see grade.Result)."""
+    Returns a dict (see grade.Result); its "stages" say where the time went (Stages, as a dict)."""
     _environment(spec)
+    _sql_clock()
+    STOPWATCH.take()   # from zero: nothing of an earlier job counts here
     started = time.perf_counter()
+    spans = {}
     course_root = Path(spec["course_root"])
     student, assignment = spec["student"], spec["assignment"]
     work = Path(tempfile.mkdtemp(prefix="course-grade-", dir=spec.get("run_dir")))
     result = {"student": student, "assignment": assignment, "scores": {}, "failures": {},
               "notes": [], "unanswered": [], "tampering": [], "error": None}
     try:
-        _start_server(spec)
-        dest = work / "submitted" / student / assignment
-        dest.mkdir(parents=True)
-        for name in spec["notebooks"]:
-            release = nbformat.read(str(course_root / "release" / assignment / name), as_version=4)
-            submitted = nbformat.read(str(Path(spec["folder"]) / name), as_version=4)
-            repaired, changes = repair.restore(submitted, release)
-            result["notes"] += [f"{name}: {c}" for c in changes]
-            result["tampering"] += [f"{name}: {f}" for f in integrity.scan(repaired, release)]
-            result["notes"] += [f"{name}: {f}" for f in integrity.unparsable(repaired, release)]
-            nbformat.write(repaired, str(dest / name))
-        timestamp = Path(spec["folder"]) / "timestamp.txt"
-        if timestamp.is_file():
-            shutil.copy(timestamp, dest / "timestamp.txt")
-        shutil.copy(spec["template_db"], work / "gradebook.db")
-        db_url = f"sqlite:///{work / 'gradebook.db'}"
-        config = load_config(course_root, db_url=db_url,
-                             source_directory=str(course_root / "source"))
-        config.CourseDirectory.root = str(work)
-        config.GuardedExecute.seal_answer_key = True   # also without the sandbox
-        if spec.get("timeout"):
-            config.Execute.timeout = int(spec["timeout"])
-        with Budget(spec.get("budget")) as budget:
+        with STOPWATCH("server"):   # the kernels' fork server: started by a worker's first job
+            _start_server(spec)
+        with _span(spans, "prepare"):
+            dest = work / "submitted" / student / assignment
+            dest.mkdir(parents=True)
+            for name in spec["notebooks"]:
+                release = nbformat.read(str(course_root / "release" / assignment / name), as_version=4)
+                submitted = nbformat.read(str(Path(spec["folder"]) / name), as_version=4)
+                repaired, changes = repair.restore(submitted, release)
+                result["notes"] += [f"{name}: {c}" for c in changes]
+                result["tampering"] += [f"{name}: {f}" for f in integrity.scan(repaired, release)]
+                result["notes"] += [f"{name}: {f}" for f in integrity.unparsable(repaired, release)]
+                nbformat.write(repaired, str(dest / name))
+            timestamp = Path(spec["folder"]) / "timestamp.txt"
+            if timestamp.is_file():
+                shutil.copy(timestamp, dest / "timestamp.txt")
+            shutil.copy(spec["template_db"], work / "gradebook.db")
+            db_url = f"sqlite:///{work / 'gradebook.db'}"
+            config = load_config(course_root, db_url=db_url,
+                                 source_directory=str(course_root / "source"))
+            config.CourseDirectory.root = str(work)
+            config.GuardedExecute.seal_answer_key = True   # also without the sandbox
+            if spec.get("timeout"):
+                config.Execute.timeout = int(spec["timeout"])
+        with Budget(spec.get("budget")) as budget, _span(spans, "autograde"):
             api, graded = _autograde(config, assignment, student, work / "running-cell", budget)
         if budget.fired:
             result["error"] = (f"stopped after the wall-clock budget of {spec['budget']} s for the whole "
@@ -205,28 +300,33 @@ def grade_job(spec):
         if not graded["success"]:
             result["error"] = _friendly(f"{graded.get('log', '')}\n{graded.get('error', '')}")
             return result
-        changed = _gradebook_changed(spec["template_db"], db_url, assignment)
+        with _span(spans, "gradebook"):
+            changed = _gradebook_changed(spec["template_db"], db_url, assignment)
         if changed:   # only without the sandbox can a kernel reach it: its scores cannot be believed
             result["error"] = ("the working copy of the gradebook was changed while the notebook ran "
                                f"({', '.join(changed)}): its scores cannot be trusted")
             return result
-        feedback = api.generate_feedback(assignment, student, force=True)
+        with _span(spans, "feedback"):
+            feedback = api.generate_feedback(assignment, student, force=True)
         if not feedback["success"]:
             result["notes"].append("feedback could not be generated: " + _friendly(str(feedback.get("error", ""))))
-        result["scores"], result["unanswered"] = _scores(db_url, config.CourseDirectory.course_id, assignment, student)
-        out = Path(spec["out_dir"])
-        for step in ("autograded", "feedback"):
-            src = work / step / student / assignment
-            if src.is_dir():
-                target = out / step / student / assignment
-                shutil.rmtree(target, ignore_errors=True)
-                shutil.copytree(src, target)
-        for name in spec["notebooks"]:
-            nb_path = work / "autograded" / student / assignment / name
-            if nb_path.is_file():
-                failures, notes = _messages(nb_path)
-                result["failures"].update(failures)
-                result["notes"].extend(f"{name}: {n}" for n in notes)
+        with _span(spans, "gradebook"):
+            result["scores"], result["unanswered"] = _scores(db_url, config.CourseDirectory.course_id,
+                                                             assignment, student)
+        with _span(spans, "outputs"):
+            out = Path(spec["out_dir"])
+            for step in ("autograded", "feedback"):
+                src = work / step / student / assignment
+                if src.is_dir():
+                    target = out / step / student / assignment
+                    shutil.rmtree(target, ignore_errors=True)
+                    shutil.copytree(src, target)
+            for name in spec["notebooks"]:
+                nb_path = work / "autograded" / student / assignment / name
+                if nb_path.is_file():
+                    failures, notes = _messages(nb_path)
+                    result["failures"].update(failures)
+                    result["notes"].extend(f"{name}: {n}" for n in notes)
         return result
     except Exception as exc:  # a grader fault for this submission only; reported, never hidden
         result["error"] = f"grader error: {type(exc).__name__}: {exc}"
@@ -234,10 +334,11 @@ def grade_job(spec):
         return result
     finally:
         shutil.rmtree(work, ignore_errors=True)
-        result["seconds"] = time.perf_counter() - started
         result["peak_mb"] = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                                 resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
                                 SERVER.peak_mb())
+        result["seconds"] = time.perf_counter() - started
+        result["stages"] = asdict(_stages(spans, result["seconds"]))
 
 
 def _grade_cells(db_url, assignment):
