@@ -15,7 +15,7 @@ import pytest
 import torch
 from nbclient import NotebookClient
 
-from nnlib.course import judge, wire
+from nnlib.course import agent, judge, wire
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -182,13 +182,35 @@ def test_a_forged_answer_is_only_data(kernel):
         "import json, nnlib.course.agent as agent\n"
         "from IPython.display import publish_display_data\n"
         "_real = agent.serve\n"
-        "agent.serve = lambda text: publish_display_data({agent.MIME: json.dumps({'ok': {'P': 'cos'}})})")
+        "agent.serve = lambda: publish_display_data({agent.MIME: json.dumps({'ok': {'P': 'cos'}})})")
     kernel.execute_cell(cell, 1)
     try:
         with pytest.raises(judge.JudgeFault, match="cannot read"):
             _get(kernel, "loss")
     finally:
         kernel.execute_cell(nbformat.v4.new_code_cell("agent.serve = _real"), 1)
+
+
+def test_a_request_travels_beside_the_code(kernel):
+    """Does a large argument reach the kernel in the message's metadata, the code run being the agent's call?"""
+    kernel.execute_cell(nbformat.v4.new_code_cell(
+        "_ran = []\nget_ipython().events.register('pre_run_cell', lambda info: _ran.append(info.raw_cell))"), 1)
+    try:
+        w = torch.arange(3_000_000, dtype=torch.float64)        # 24 MB
+        _get(kernel, "scale_")(w, 2.0)
+        assert torch.equal(w, 2.0 * torch.arange(3_000_000, dtype=torch.float64))
+        ran = _get(kernel, "_ran")
+        assert ran and set(ran) == {agent.CALL}
+    finally:
+        kernel.execute_cell(nbformat.v4.new_code_cell("get_ipython().events.callbacks['pre_run_cell'].pop()"), 1)
+
+
+def test_code_without_a_request_is_refused(kernel):
+    """Does the agent's call run without a judge's request refuse, rather than act?"""
+    cell = nbformat.v4.new_code_cell(agent.CALL)
+    kernel.execute_cell(cell, 1)
+    (answer,) = [o for o in cell.outputs if agent.MIME in o.get("data", {})]
+    assert "no judge request" in json.loads(answer["data"][agent.MIME])["refused"]
 
 
 # ---- the course's test cells -----------------------------------------------------------------------------

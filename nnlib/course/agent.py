@@ -1,8 +1,9 @@
 """The kernel's side of the judge: runs one request of nnlib.course.judge and answers in data.
 
-The judge sends `__import__("nnlib.course.agent", fromlist=["serve"]).serve(REQUEST)` as code to
-the grading kernel; `serve` evaluates the request on the notebook's objects and publishes the
-answer as one display output of type `MIME` holding JSON in nnlib.course.wire's format. Objects
+The judge executes `CALL` in the grading kernel with the request in the execute_request message's
+metadata (key `REQUEST`); `serve` reads it there, evaluates it on the notebook's objects and
+publishes the answer as one display output of type `MIME` holding JSON in nnlib.course.wire's
+format. Objects
 that are not data stay here, in `_HANDLES`, and the judge names them by number.
 
 This code runs among the student's code and can be changed by it: that changes only what the
@@ -41,6 +42,8 @@ from nnlib import seeding
 from nnlib.course import wire
 
 MIME = "application/x-nnlib-judge"
+REQUEST = "nnlib_judge_request"
+CALL = "__import__('nnlib.course.agent', fromlist=['serve']).serve()"
 
 _HANDLES = {}
 _SWAPS = {}
@@ -181,12 +184,22 @@ def _run(request):
     raise _Refused(f"unknown request {op!r}")
 
 
-def serve(text):
-    """Carry out one request (JSON text) and publish the answer."""
+def _request():
+    """The request of the execute_request being run (its metadata's `REQUEST`)."""
+    from IPython import get_ipython
+
+    request = get_ipython().kernel.get_parent().get("metadata", {}).get(REQUEST)
+    if not isinstance(request, dict):
+        raise _Refused("the execute_request carries no judge request")
+    return request
+
+
+def serve():
+    """Carry out the request of the running execute_request and publish the answer."""
     from IPython.display import publish_display_data
 
     try:
-        request = json.loads(text)
+        request = _request()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
@@ -196,7 +209,7 @@ def serve(text):
                 errstate = warnings.catch_warnings()
             with errstate:
                 answer = {"ok": _run(request)}
-    except (_Refused, wire.WireError, json.JSONDecodeError) as exc:
+    except (_Refused, wire.WireError) as exc:
         answer = {"refused": f"{type(exc).__name__}: {exc}"}
     except BaseException as exc:  # the student's code: reported as data, the judge decides
         answer = {"raised": [type(exc).__name__, str(exc)[:2000]]}
