@@ -230,3 +230,18 @@ def test_size_prediction_names_the_sweep_when_its_errors_are_nan():
     for check in (dw.selfcheck_size_prediction, dw.grade_size_prediction):
         with pytest.raises(CheckFailed, match=r"width sweep \(exercise 7\).*fix it first"):
             check(ns)
+
+
+def test_an_oscillating_record_is_judged_by_its_own_swings():
+    """Does the quasi-linear record pass however its last step swings, and fail when it has another scale?"""
+    torch.manual_seed(0)
+    net = models.make_MLP(3, 10, 2)
+    X = torch.randn(50, 3)
+    y = net(X).detach() + 0.01 * torch.randn(50, 1)
+    final = float(((net(X) - y) ** 2).mean())
+    swinging = np.array([final * 4, final / 2, final * 3, final / 7])       # ends 7 times below the net's error
+    with pytest.raises(CheckFailed, match="should record the training losses"):
+        check._last_loss_matches("Es", swinging, net, X, y, 1.0, "", bounds=check.LAST_STEP_QUASI)
+    check._last_loss_matches("Es", swinging, net, X, y, 1.0, "", bounds=check._step_bounds)
+    with pytest.raises(CheckFailed, match="should record the training losses"):
+        check._last_loss_matches("Es", swinging / 5e-5, net, X, y, 1.0, "", bounds=check._step_bounds)
