@@ -20,19 +20,19 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from nnlib import analysis, data  # noqa: E402
+from nnlib.topics import deep_linear as topic  # noqa: E402
 
 NOTEBOOK = ROOT / "solutions" / "a2_deep_linear" / "deep_linear.ipynb"
 
 
 def training_time(repeat=3):
     np.random.seed(2021)
-    labels, features = data.generate_hsd()
+    labels, features = topic.generate_hsd()
     times = []
     for seed in range(repeat):
         torch.manual_seed(seed)
         start = time.perf_counter()
-        analysis.train_hsd(labels, features, progressbar=False)
+        topic.train_hsd(labels, features, progressbar=False)
         times.append(time.perf_counter() - start)
     return times
 

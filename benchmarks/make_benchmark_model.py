@@ -18,7 +18,8 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from nnlib import analysis, data, models  # noqa: E402
+from nnlib import models  # noqa: E402
+from nnlib.topics import optimization as topic  # noqa: E402
 
 SETTINGS = {"digits": dict(epochs=40, batch_size=64, lr=1e-3), "mnist": dict(epochs=8, batch_size=128, lr=1e-3)}
 
@@ -45,7 +46,7 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(1)
     start = time.perf_counter()
-    dataset = data.handwritten_digits(args.data, path=args.mnist_dir)
+    dataset = topic.handwritten_digits(args.data, path=args.mnist_dir)
     model = train(dataset, **SETTINGS[args.data])
     path = models.save_benchmark(model, args.data)
     stored = models.load_benchmark(args.data)
@@ -54,7 +55,7 @@ def main():
     held_out = _held_out_digits(args.data)
     for split, X, y in (("train", dataset.X_train, dataset.y_train), ("test", dataset.X_test, dataset.y_test),
                         ("held-out (bonus grading)", *held_out)):
-        loss, acc = analysis.evaluate(stored, X, y)
+        loss, acc = topic.evaluate(stored, X, y)
         print(f"{split}: loss {loss:.3f}, accuracy {100 * acc:.2f}% (stored float16 weights)")
     print(f"wrote {path} ({path.stat().st_size / 1024:.0f} kB) in {time.perf_counter() - start:.1f} s")
 

@@ -1,9 +1,11 @@
 """The helpers every notebook of the course imports.
 
-One module per course concept; notebooks import what they use explicitly::
+One module per course concept, and one module per assignment for what is its own alone;
+notebooks import what they use explicitly::
 
-    from nnlib import data, models, plots, widgets
-    from nnlib.checks import hyperparameters as check
+    from nnlib import models, plots, seeding
+    from nnlib.topics import deep_linear as topic
+    from nnlib.checks import deep_linear as check
 
 Modules
 -------
@@ -15,13 +17,14 @@ optim      hand-written parameter updates (one interface, see its docstring) and
 seeding    set_seed, and `kept`: seed and/or restore random, numpy and torch around a block.
 gradcheck  centred differences and the relative error of a gradient check.
 arrays     tensors, lists and numbers to numpy arrays.
+data       data sets that several assignments use (scikit-learn's digits, offline).
+plots      showing a figure (in a cell, or in a demo's canvas), and the loss curve.
+widgets    what every ipywidgets demo shares: `demo`, `slider`, `Canvas`, `redraw`; each demo
+           renders once with its defaults when run headless.
 
-Each assignment's own data, measurements, figures and demos:
-data       synthetic and offline data sets.
-analysis   quantities computed from models and training runs (landscapes, convergence),
-           and a1's registration contract (`REGISTRATION`).
-plots      matplotlib figures used by the notebooks.
-widgets    ipywidgets demos; each renders once with its defaults when run headless.
+Each assignment's own, in one module:
+topics     `topics.<topic>`: the assignment's data, measurements and training runs, figures
+           and demos (a1's registration contract is `topics.hyperparameters.REGISTRATION`).
 
 Around them:
 runtime    where the notebook runs (interactive or graded).

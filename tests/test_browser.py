@@ -60,9 +60,10 @@ REDRAW_S = 120          # one redraw of a demo
 SAVE_S = 30             # formgrader storing a score
 
 # The momentum demo of assignment 4: sliders (one named "steps"), a Run button, and a Canvas (an
-# ipywidgets Output) holding two figures, which Run replaces (nnlib/widgets.py).
+# ipywidgets Output) holding two figures, which Run replaces (nnlib/topics/optimization.py, drawn
+# through nnlib/widgets.py).
 DEMO_ASSIGNMENT, DEMO_NOTEBOOK = "a4_optimization", "optimization.ipynb"
-DEMO_CALL = "widgets.momentum_widget("
+DEMO_CALL = "topic.momentum_widget("
 DEMO_SLIDER = "steps"
 # A class of one graded student, for formgrader.
 GRADED_ASSIGNMENT, GRADED_STUDENT = "a1_hyperparameters", "student1"

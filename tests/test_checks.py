@@ -80,15 +80,15 @@ def test_profiler_is_restored():
 def test_registration_verdicts_reused_are_those_computed_afresh():
     """Does a1's registration report, reused from a worker's cache for a second student, give each
     depth the verdict a fresh training run gives?"""
-    from nnlib import analysis, data
+    from nnlib.topics import hyperparameters as topic
     from nnlib.checks import hyperparameters as h
 
     rates = {10: 0.02, 20: 0.005, 30: 0.5, 40: 0.002, 50: 0.001, 60: 0.0005}
     first = h.registration_report(rates)
     again = h.registration_report({str(d): lr for d, lr in rates.items()})   # another student's form
-    x, y = data.deep_narrow_data(2021)
+    x, y = topic.deep_narrow_data(2021)
     with np.errstate(all="ignore"):
-        fresh = {d: (lr, analysis.converged_epoch(analysis.train_deep_narrow(d, lr, 0.9, x, y, 600)))
+        fresh = {d: (lr, topic.converged_epoch(topic.train_deep_narrow(d, lr, 0.9, x, y, 600)))
                  for d, lr in rates.items()}
     assert first == again == fresh
     assert any(epoch is None for _, epoch in fresh.values()) and any(epoch is not None for _, epoch in fresh.values())

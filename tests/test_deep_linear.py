@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from nnlib import analysis, answers, data, models
+from nnlib import answers, models
+from nnlib.topics import deep_linear as topic
 from nnlib.checks import deep_linear as check
 
 
@@ -16,14 +17,14 @@ def tree():
     state = np.random.get_state()
     np.random.seed(2021)
     try:
-        return data.generate_hsd()
+        return topic.generate_hsd()
     finally:
         np.random.set_state(state)
 
 
 def test_tree_layout_matches_the_branching_process():
     """Does build_tree number a 3-level binary tree breadth first, each node pointing to its parent?"""
-    t = data.build_tree(3, 2, 0.15)
+    t = topic.build_tree(3, 2, 0.15)
     assert list(t["level"]) == [0] + [1] * 2 + [2] * 4 + [3] * 8
     assert list(t["parent"]) == [None, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6]
     assert np.all(t["pflip"] == 0.15)
@@ -34,10 +35,10 @@ def test_sampled_features_follow_the_tree_statistics():
     state = np.random.get_state()
     np.random.seed(0)
     try:
-        t = data.build_tree(3, 2, 0.15)
+        t = topic.build_tree(3, 2, 0.15)
         t["pflip"] = t["pflip"].astype(float)
         t["pflip"][0] = 0.5
-        x = data.sample_from_tree(t, 200000)
+        x = topic.sample_from_tree(t, 200000)
     finally:
         np.random.set_state(state)
     assert set(np.unique(x)) == {-1.0, 1.0}
@@ -58,7 +59,7 @@ def test_generate_hsd_shapes_and_reproducibility(tree):
     state = np.random.get_state()
     np.random.seed(2021)
     try:
-        assert np.array_equal(data.generate_hsd()[1], features)
+        assert np.array_equal(topic.generate_hsd()[1], features)
     finally:
         np.random.set_state(state)
 
@@ -66,11 +67,11 @@ def test_generate_hsd_shapes_and_reproducibility(tree):
 def test_add_feature_uses_its_argument():
     """Does add_feature append the column to the array it is given (and leave that array alone)?"""
     base = -np.ones((8, 3))
-    out = data.add_feature(base, [1, -1, 1, 1, -1, -1, -1, -1])
+    out = topic.add_feature(base, [1, -1, 1, 1, -1, -1, -1, -1])
     assert out.shape == (8, 4) and np.array_equal(out[:, :3], base) and out[1, -1] == -1 and out[0, -1] == 1
     assert base.shape == (8, 3)
     with pytest.raises(ValueError):
-        data.add_feature(base, [1, 1])
+        topic.add_feature(base, [1, 1])
 
 
 def test_initializer_std_and_in_place():
@@ -129,7 +130,7 @@ def test_training_step_is_sgd_on_the_mse():
     net = models.LNNet(4, 6, 9)
     w1, w2 = (p.detach().clone().requires_grad_(True) for p in net.parameters())
     x, y = torch.eye(4), torch.randn(4, 9)
-    losses, modes, rsms, ills = analysis.train_lnnet(net, x, y, 1, lr=0.5, illusory_i=2, progressbar=False)
+    losses, modes, rsms, ills = topic.train_lnnet(net, x, y, 1, lr=0.5, illusory_i=2, progressbar=False)
     hid = x @ w1.T
     out = hid @ w2.T
     loss = ((out - y) ** 2).mean()
@@ -148,14 +149,14 @@ def test_records_are_small(tree):
     """Are the records per epoch only the loss, 8 modes, an 8 x 8 RSM and one prediction?"""
     labels, features = tree
     torch.manual_seed(6)
-    _, records = analysis.train_hsd(labels, features, n_epochs=5, progressbar=False)
+    _, records = topic.train_hsd(labels, features, n_epochs=5, progressbar=False)
     assert [r.shape for r in records] == [(5,), (5, 8), (5, 8, 8), (5,)]
 
 
 def test_single_thread_restores_the_thread_count():
     """Does the training leave torch's thread count as it found it?"""
     before = torch.get_num_threads()
-    with analysis.single_thread():
+    with topic.single_thread():
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
 
@@ -164,9 +165,9 @@ def test_regression_shallow_and_deep_agree(tree):
     """Do regression, the zero-hidden-layer net and the trained deep net reach the same map (atol 1e-2)?"""
     labels, features = tree
     torch.manual_seed(2021)
-    model, (losses, *_rest) = analysis.train_hsd(labels, features, progressbar=False)
+    model, (losses, *_rest) = topic.train_hsd(labels, features, progressbar=False)
     reg = answers.deep_linear.linear_regression(labels.T, features.T)
-    lr_w, _ = analysis.train_lrnet(labels, features)
+    lr_w, _ = topic.train_lrnet(labels, features)
     deep = answers.deep_linear.total_weight(model, 8).numpy()
     print(f"max |deep - regression| {np.abs(deep - reg).max():.2e}, "
           f"max |shallow - regression| {np.abs(lr_w - reg).max():.2e}")
@@ -188,7 +189,7 @@ def test_illusion_rule_predicts_the_trained_network(tree, rest):
     labels, features = tree
     f = np.array((-1.0,) + rest)
     torch.manual_seed(0)
-    _, (_, _, _, pred) = analysis.train_hsd(labels, data.add_feature(features, f), progressbar=False)
+    _, (_, _, _, pred) = topic.train_hsd(labels, topic.add_feature(features, f), progressbar=False)
     illusion = np.max(-f[0] * pred)
     leans_against = any(np.sign(f[g].mean()) == -f[0] for g in check.illusion_groups(0)[:2])
     accepted = not check.illusion_problems(list("abcdefgh"), 0, f, "new")
@@ -212,14 +213,13 @@ def test_widgets_draw_headless_and_epoch_slider_reuses_the_run(tree, monkeypatch
     """Do both demos draw without a display, and does moving only the epoch slider skip retraining?"""
     import matplotlib
     matplotlib.use("Agg")
-    from nnlib import widgets
 
     labels, features = tree
     calls = []
-    train = analysis.train_hsd
-    monkeypatch.setattr(analysis, "train_hsd", lambda *a, **k: calls.append(a) or train(*a, **k, progressbar=False))
-    assert widgets.loss_lr_gamma_widget(labels, features, n_epochs=80) is not None
-    box = widgets.rsm_widget(labels, features, n_epochs=80)
+    train = topic.train_hsd
+    monkeypatch.setattr(topic, "train_hsd", lambda *a, **k: calls.append(a) or train(*a, **k, progressbar=False))
+    assert topic.loss_lr_gamma_widget(labels, features, n_epochs=80) is not None
+    box = topic.rsm_widget(labels, features, n_epochs=80)
     assert len(calls) == 2
     epoch = box.children[2]
     epoch.value = 10

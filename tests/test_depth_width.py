@@ -11,7 +11,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from nnlib import analysis, answers, gradcheck, models, plots, widgets  # noqa: E402
+from nnlib import answers, gradcheck, models, plots  # noqa: E402
+from nnlib.topics import depth_width as topic  # noqa: E402
 from nnlib.checks import CheckFailed  # noqa: E402
 from nnlib.checks import depth_width as check  # noqa: E402
 
@@ -148,16 +149,16 @@ def test_relative_error_is_one_for_the_mean_predictor():
     net = models.make_MLP(2, 3, 2)
     torch.nn.init.zeros_(net[2].weight)
     y = torch.randn(5000, 1)
-    assert abs(analysis.relative_error(net, torch.randn(5000, 2), y - y.mean()) - 1) < 1e-3
+    assert abs(topic.relative_error(net, torch.randn(5000, 2), y - y.mean()) - 1) < 1e-3
 
 
 def test_hidden_activity_and_trajectories():
     """One (P, W) activity per hidden layer, tanh-bounded; trajectories (D - 1, P, 3); generators left alone."""
     net = models.make_MLP(2, 10, 5)
-    layers = analysis.hidden_activity(net, np.random.randn(7, 2))
+    layers = topic.hidden_activity(net, np.random.randn(7, 2))
     assert len(layers) == 4 and all(a.shape == (7, 10) and np.abs(a).max() <= 1 for a in layers)
     state = torch.get_rng_state()
-    trajs = analysis.circle_trajectories(W=12, D=6, P=30)
+    trajs = topic.circle_trajectories(W=12, D=6, P=30)
     assert torch.equal(state, torch.get_rng_state())
     assert len(trajs) == 2 and all(t.shape == (5, 30, 3) for t in trajs)
     # small weights keep the circle small and smooth; large ones stretch it
@@ -168,9 +169,9 @@ def test_hidden_activity_and_trajectories():
 def test_plots_and_widget_draw_headless():
     """Do the new figures and the expressivity widget draw without a display?"""
     plots.plot_loss(np.geomspace(1, 1e-3, 40), phases=4)
-    plots.plot_error_vs_width([5, 15, 45], [0.1, 0.05, 0.03], np.ones((3, 4)), fit=(-0.5, 0.0))
-    plots.plot_student_vs_teacher(np.ones(5), np.arange(4.0), torch.arange(4.0).reshape(4, 1))
-    assert widgets.expressivity_widget(W=8, D=4, P=20) is not None
+    topic.plot_error_vs_width([5, 15, 45], [0.1, 0.05, 0.03], np.ones((3, 4)), fit=(-0.5, 0.0))
+    topic.plot_student_vs_teacher(np.ones(5), np.arange(4.0), torch.arange(4.0).reshape(4, 1))
+    assert topic.expressivity_widget(W=8, D=4, P=20) is not None
 
 
 def test_checks_refuse_fan_out_and_accept_the_reference():

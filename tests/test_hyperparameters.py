@@ -9,7 +9,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from nnlib import analysis, answers, data, gradcheck, models, widgets  # noqa: E402
+from nnlib import answers, gradcheck, models  # noqa: E402
+from nnlib.topics import hyperparameters as topic  # noqa: E402
 from nnlib.checks import hyperparameters as check  # noqa: E402
 
 
@@ -22,7 +23,7 @@ def images(canvas):
 
 def test_gen_samples_without_noise_is_exact_line():
     """With sigma 0, is the data the exact line on evenly spaced points?"""
-    x, y = data.gen_samples(5, 3.0, 0.0)
+    x, y = topic.gen_samples(5, 3.0, 0.0)
     np.testing.assert_allclose(x, np.linspace(0, 1, 5))
     np.testing.assert_allclose(y, 3.0 * x)
 
@@ -32,7 +33,7 @@ def test_gen_samples_without_noise_is_exact_line():
 def test_gen_samples_rejects_bad_arguments_by_name(n, sigma, what):
     """Does bad input get an error that names the argument?"""
     with pytest.raises(ValueError, match=what):
-        data.gen_samples(n, 1.0, sigma)
+        topic.gen_samples(n, 1.0, sigma)
 
 
 def test_seeded_samples_leave_global_rng_untouched():
@@ -40,21 +41,21 @@ def test_seeded_samples_leave_global_rng_untouched():
     np.random.seed(5)
     expected = np.random.rand(3)
     np.random.seed(5)
-    data.deep_narrow_data(2021)
+    topic.deep_narrow_data(2021)
     np.testing.assert_array_equal(np.random.rand(3), expected)
 
 
 def test_seeded_samples_repeat():
     """Is the registration data the same on every call?"""
-    a, b = data.deep_narrow_data(2021), data.deep_narrow_data(2021)
+    a, b = topic.deep_narrow_data(2021), topic.deep_narrow_data(2021)
     np.testing.assert_array_equal(a[0], b[0])
 
 
 def test_landscape_matches_model_on_every_grid_point():
     """Does the vectorized landscape equal the model evaluated point by point?"""
-    x, y = data.gen_samples(10, 1.0, 0.0)
+    x, y = topic.gen_samples(10, 1.0, 0.0)
     w1, w2 = np.mgrid[-1:1:5j, -1:1:4j]
-    loss, d1, d2 = analysis.shallow_landscape(w1, w2, x, y)
+    loss, d1, d2 = topic.shallow_landscape(w1, w2, x, y)
     for i in range(5):
         for j in range(4):
             net = answers.hyperparameters.ShallowNarrowLNN([w1[i, j], w2[i, j]])
@@ -71,7 +72,7 @@ def test_landscape_matches_model_on_every_grid_point():
 ])
 def test_converged_epoch_means_below_for_good(losses, expected):
     """Is convergence the first epoch below 1e-2, counted only if the loss stays below from there on?"""
-    assert analysis.converged_epoch(np.array(losses)) == expected
+    assert topic.converged_epoch(np.array(losses)) == expected
 
 
 def test_shallow_gradient_matches_centred_differences():
@@ -147,7 +148,7 @@ def test_narrow_nets_take_predictions_before_targets():
 
 def test_interplay_registers_and_moves_deeper():
     """Does Register record a converged rate and move on to the next depth?"""
-    demo = widgets.InterPlay()
+    demo = topic.InterPlay()
     assert demo.depth == 10
     demo.slider.value = 0.05          # converges at depth 10
     assert not demo.button.disabled
@@ -158,7 +159,7 @@ def test_interplay_registers_and_moves_deeper():
 
 def test_interplay_refuses_to_register_a_diverging_rate():
     """Is a rate that does not converge kept out of the record?"""
-    demo = widgets.InterPlay()
+    demo = topic.InterPlay()
     demo.i_depth = 5                  # depth 60
     demo.slider.value = 0.1
     assert demo.button.disabled
@@ -170,8 +171,15 @@ def test_interplay_refuses_to_register_a_diverging_rate():
 def test_interplay_and_the_check_judge_the_same_run(depth, lr):
     """Does InterPlay find convergence exactly where a1's check finds it (same depths, initial weight,
     epochs, threshold and data)?"""
-    demo = widgets.InterPlay()
+    demo = topic.InterPlay()
     demo.i_depth = demo.depths.index(depth)
     widget_epoch = demo.try_lr(lr)
     rates = {d: lr for d in check.DEPTHS}
     assert check.registration_report(rates)[depth] == (lr, widget_epoch)
+
+
+@pytest.mark.parametrize("make", [topic.depth_widget, topic.lr_widget, topic.hyperparameter_widget])
+def test_loss_curve_demos_build_headless(make):
+    """Does each loss-curve demo build and draw its default case into its own canvas without a display?"""
+    box = make()
+    assert len(images(box.canvas)) == 1

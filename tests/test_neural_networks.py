@@ -10,7 +10,8 @@ import torch
 
 matplotlib.use("Agg")
 
-from nnlib import analysis, answers, gradcheck, models, plots  # noqa: E402
+from nnlib import answers, gradcheck, models  # noqa: E402
+from nnlib.topics import neural_networks as topic  # noqa: E402
 
 
 @pytest.mark.parametrize("sizes", [[4, 1], [2, 3, 1], [64, 128, 32, 10], [5, 10, 10, 10, 10, 5]])
@@ -20,8 +21,8 @@ def test_count_parameters_matches_torch_and_the_drawing(sizes):
     layers = models.linear_layers(net)
     torch_counts = (sum(l.weight.numel() for l in layers), sum(l.bias.numel() for l in layers))
     fig, ax = matplotlib.pyplot.subplots()
-    drawn = plots.draw_neural_net(sizes, ax=ax, draw_bias=True, show=False)
-    undrawn = plots.draw_neural_net(sizes, ax=ax, show=False)
+    drawn = topic.draw_neural_net(sizes, ax=ax, draw_bias=True, show=False)
+    undrawn = topic.draw_neural_net(sizes, ax=ax, show=False)
     matplotlib.pyplot.close(fig)
     assert answers.neural_networks.count_parameters(sizes) == torch_counts == drawn == undrawn
 
@@ -109,17 +110,17 @@ def test_adam_update_matches_torch_optim_adam(hyper):
 
 def test_update_path_with_adam_retraces_torch_adam_on_the_toy_surface():
     """Does the hand-written Adam path on Beale's function coincide with torch.optim.Adam's?"""
-    cls, kw = analysis.lecture_optimizers()["adam"]
-    theirs = analysis.optimizer_path(lambda ps: cls(ps, **kw), n_steps=50)
-    mine = analysis.update_path(answers.neural_networks.adam_update, n_steps=50, lr=kw["lr"])
+    cls, kw = topic.lecture_optimizers()["adam"]
+    theirs = topic.optimizer_path(lambda ps: cls(ps, **kw), n_steps=50)
+    mine = topic.update_path(answers.neural_networks.adam_update, n_steps=50, lr=kw["lr"])
     np.testing.assert_allclose(mine, theirs, rtol=1e-10, atol=1e-12)
-    assert analysis.beale(*theirs[-1]) < analysis.beale(*theirs[0])
+    assert topic.beale(*theirs[-1]) < topic.beale(*theirs[0])
 
 
 def test_beale_minimum():
     """Is (3, 0.5) a zero of the toy surface, with zero gradient (autograd)?"""
     w = torch.tensor([3.0, 0.5], dtype=torch.float64, requires_grad=True)
-    value = analysis.beale(w[0], w[1])
+    value = topic.beale(w[0], w[1])
     value.backward()
     assert value.item() == 0 and torch.all(w.grad.abs() < 1e-12)
 
@@ -147,22 +148,22 @@ def test_fit_early_stopping_stops_after_patience_and_restores_the_best_weights()
 def test_fit_early_stopping_trains_digits_and_keeps_its_best_validation_loss():
     """On the digits, is the validation loss of the returned model the best one recorded?"""
     torch.manual_seed(0)
-    X, y, Xv, yv, _, _ = analysis.digits_split(n_train=200)
+    X, y, Xv, yv, _, _ = topic.digits_split(n_train=200)
     net = models.dense_network([64, 32, 10])
     before = copy.deepcopy(net.state_dict())
     opt = torch.optim.Adam(net.parameters(), lr=1e-2)
-    evaluate = analysis.evaluator(Xv, yv)
-    history = answers.neural_networks.fit_early_stopping(net, analysis.epoch_trainer(X, y, opt), evaluate, max_epochs=15, patience=3)
+    evaluate = topic.evaluator(Xv, yv)
+    history = answers.neural_networks.fit_early_stopping(net, topic.epoch_trainer(X, y, opt), evaluate, max_epochs=15, patience=3)
     assert np.isclose(evaluate(net), min(history["val_loss"]))
     assert not torch.equal(before["0.weight"], net.state_dict()["0.weight"])
-    assert analysis.accuracy(net, Xv, yv) > 0.8
+    assert topic.accuracy(net, Xv, yv) > 0.8
 
 
 def test_backprop_gradient_norms_match_autograd():
     """Is the hand-backpropagated gradient of the numpy stack the one torch autograd computes?"""
     depth, width = 6, 12
-    norms = analysis.backprop_gradient_norms(answers.neural_networks.tanh, answers.neural_networks.tanh_derivative, depth=depth, width=width,
-                                             n_samples=5, seed=3)
+    norms = topic.backprop_gradient_norms(answers.neural_networks.tanh, answers.neural_networks.tanh_derivative, depth=depth, width=width,
+                                          n_samples=5, seed=3)
     r = np.random.default_rng(3)
     weights = [torch.tensor(r.normal(scale=1 / np.sqrt(width), size=(width, width))) for _ in range(depth)]
     x = torch.tensor(r.normal(size=(5, width)), requires_grad=True)
@@ -179,7 +180,7 @@ def test_backprop_gradient_norms_match_autograd():
 
 def test_activation_statistics_he_keeps_relu_alive():
     """Does He initialization keep the std of a deep ReLU stack's activations away from 0, unlike N(0, 0.01^2)?"""
-    he = analysis.activation_statistics(answers.neural_networks.he_normal_, "relu", depth=8, width=64)
+    he = topic.activation_statistics(answers.neural_networks.he_normal_, "relu", depth=8, width=64)
     assert he.shape == (8, 2) and he[-1, 1] > 0.2
 
     def tiny(model):
@@ -187,4 +188,13 @@ def test_activation_statistics_he_keeps_relu_alive():
             torch.nn.init.normal_(layer.weight, std=0.01)
             torch.nn.init.zeros_(layer.bias)
         return model
-    assert analysis.activation_statistics(tiny, "relu", depth=8, width=64)[-1, 1] < 1e-6
+    assert topic.activation_statistics(tiny, "relu", depth=8, width=64)[-1, 1] < 1e-6
+
+
+def test_dense_net_demo_draws_headless_and_redraws_for_its_sliders():
+    """Does the dense-net demo draw its default net, and a new drawing when a slider moves?"""
+    box = topic.dense_net_widget()
+    first = [o["data"]["image/png"] for o in box.canvas.outputs if o["output_type"] == "display_data"]
+    box.controls["nodes"].value = 3
+    second = [o["data"]["image/png"] for o in box.canvas.outputs if o["output_type"] == "display_data"]
+    assert len(first) == len(second) == 1 and first != second

@@ -14,7 +14,8 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from nnlib import analysis, answers, data, gradcheck, models, optim, widgets  # noqa: E402
+from nnlib import answers, gradcheck, models, optim  # noqa: E402
+from nnlib.topics import optimization as topic  # noqa: E402
 from nnlib.checks import optimization as check  # noqa: E402
 
 
@@ -160,9 +161,9 @@ def test_loss_2d_equals_the_model_with_two_parameters_replaced():
     with torch.no_grad():
         twin.main[0].weight[0, 9], twin.main[0].bias[7] = 0.7, -1.3
     expected = F.nll_loss(twin(X), y).item()
-    assert analysis.loss_2d(model, 0.7, -1.3, X, y, mask_idx=(0, 9), bias_id=7).item() == pytest.approx(expected, rel=1e-12)
-    U, V, Z = analysis.loss_surface(lambda u, v: analysis.loss_2d(model, u, v, X, y, (0, 9), 7),
-                                    np.array([0.0, 0.7]), np.array([-1.3, 2.0]))
+    assert topic.loss_2d(model, 0.7, -1.3, X, y, mask_idx=(0, 9), bias_id=7).item() == pytest.approx(expected, rel=1e-12)
+    U, V, Z = topic.loss_surface(lambda u, v: topic.loss_2d(model, u, v, X, y, (0, 9), 7),
+                                 np.array([0.0, 0.7]), np.array([-1.3, 2.0]))
     assert Z.shape == (2, 2) and Z[0, 1] == pytest.approx(expected, rel=1e-12)
 
 
@@ -171,9 +172,9 @@ def test_newton_optimum_has_zero_gradient():
     model, X, y = _linear_case()
 
     def g(u, v):
-        return analysis.loss_2d(model, u, v, X, y, mask_idx=(0, 9), bias_id=7)
+        return topic.loss_2d(model, u, v, X, y, mask_idx=(0, 9), bias_id=7)
 
-    u, v = analysis.newton_optimum(g)
+    u, v = topic.newton_optimum(g)
     du, dv = gradcheck.gradient(lambda w: g(w[0], w[1]).item(), (u, v), eps=1e-5)
     print(f"gradient at the optimum by centred differences: ({du:.2e}, {dv:.2e})")
     assert abs(du) < 1e-8 and abs(dv) < 1e-8
@@ -198,7 +199,7 @@ def _write_idx(path, array, gz=False):
 
 def _fake_mnist(folder, gz):
     rng = np.random.default_rng(0)
-    names = data._MNIST_FILES
+    names = topic._MNIST_FILES
     train = rng.integers(0, 256, size=(12, 28, 28), dtype=np.uint8)
     test = rng.integers(0, 256, size=(5, 28, 28), dtype=np.uint8)
     suffix = ".gz" if gz else ""
@@ -213,7 +214,7 @@ def _fake_mnist(folder, gz):
 def test_load_mnist_reads_idx_files_and_standardises_with_training_statistics(tmp_path, gz):
     """Does load_mnist read (gzipped) IDX files and standardise both splits with the training mean and std?"""
     train, test = _fake_mnist(tmp_path, gz)
-    X_train, y_train, X_test, y_test = data.load_mnist(tmp_path)
+    X_train, y_train, X_test, y_test = topic.load_mnist(tmp_path)
     mean, std = train.astype(np.float32).mean(), train.astype(np.float32).std()
     assert X_train.shape == (12, 784) and X_test.shape == (5, 784) and y_train.dtype == torch.int64
     np.testing.assert_allclose(X_test.numpy(), (test.reshape(5, -1) - mean) / std, rtol=1e-5, atol=1e-6)
@@ -223,25 +224,25 @@ def test_load_mnist_reads_idx_files_and_standardises_with_training_statistics(tm
 def test_load_mnist_finds_the_folder_from_the_environment(tmp_path, monkeypatch):
     """Does NNLIB_MNIST_DIR stand in for the path argument, and handwritten_digits('mnist') adapt to 28x28?"""
     _fake_mnist(tmp_path, gz=False)
-    monkeypatch.setenv(data.MNIST_ENV, str(tmp_path))
-    ds = data.handwritten_digits("mnist")
+    monkeypatch.setenv(topic.MNIST_ENV, str(tmp_path))
+    ds = topic.handwritten_digits("mnist")
     assert (ds.in_dim, ds.side, ds.centre_pixel) == (784, 28, 378)
 
 
 def test_load_mnist_says_what_to_do_when_files_are_absent(tmp_path, monkeypatch):
     """Without a folder, or with a file missing, is the error a FileNotFoundError that says what to do?"""
-    monkeypatch.delenv(data.MNIST_ENV, raising=False)
+    monkeypatch.delenv(topic.MNIST_ENV, raising=False)
     with pytest.raises(FileNotFoundError, match="NNLIB_MNIST_DIR"):
-        data.load_mnist()
+        topic.load_mnist()
     _fake_mnist(tmp_path, gz=False)
-    (tmp_path / data._MNIST_FILES["test_labels"]).unlink()
+    (tmp_path / topic._MNIST_FILES["test_labels"]).unlink()
     with pytest.raises(FileNotFoundError, match="t10k-labels-idx1-ubyte"):
-        data.load_mnist(tmp_path)
+        topic.load_mnist(tmp_path)
 
 
 def test_digits_set_sizes_follow_the_data():
     """Does the default data set give 8x8 images, 64 inputs and centre pixel 28?"""
-    ds = data.handwritten_digits()
+    ds = topic.handwritten_digits()
     assert (ds.in_dim, ds.side, ds.centre_pixel) == (64, 8, 28)
     X_held, y_held = check._held_out_digits("digits")
     assert len(ds.y_train) + len(ds.y_test) + len(y_held) == 1797 and len(y_held) > 200
@@ -249,11 +250,11 @@ def test_digits_set_sizes_follow_the_data():
 
 def test_bonus_is_scored_on_digits_no_notebook_gets():
     """Are the bonus check's held-out images none of the notebook's, and does the benchmark score above 97% on them?"""
-    ds = data.handwritten_digits()
+    ds = topic.handwritten_digits()
     X_held, y_held = check._held_out_digits("digits")
     seen = torch.cat([ds.X_train, ds.X_test])
     assert torch.cdist(X_held, seen).min() > 1e-6
-    _, acc = analysis.evaluate(models.load_benchmark("digits"), X_held, y_held)
+    _, acc = topic.evaluate(models.load_benchmark("digits"), X_held, y_held)
     assert acc > 0.97
     assert check.grade_bonus(models.load_benchmark("digits")) == 2.0
 
@@ -261,8 +262,8 @@ def test_bonus_is_scored_on_digits_no_notebook_gets():
 def test_benchmark_model_is_shipped_and_accurate():
     """Does the stored benchmark load (float16 -> float32) and score above 97% on the digits' test set?"""
     model = models.load_benchmark("digits")
-    ds = data.handwritten_digits()
-    loss, acc = analysis.evaluate(model, ds.X_test, ds.y_test)
+    ds = topic.handwritten_digits()
+    loss, acc = topic.evaluate(model, ds.X_test, ds.y_test)
     print(f"benchmark test accuracy {acc:.4f}, loss {loss:.3f}")
     assert acc > 0.97
     assert models.benchmark_path("digits").stat().st_size < 100_000
@@ -273,7 +274,7 @@ def test_evaluate_matches_a_direct_computation():
     torch.manual_seed(3)
     model = models.MLP(8, 10, [6])
     X, y = torch.randn(25, 8), torch.randint(10, (25,))
-    loss, acc = analysis.evaluate(model, X, y, batch_size=7)
+    loss, acc = topic.evaluate(model, X, y, batch_size=7)
     with torch.no_grad():
         out = model(X)
     assert loss == pytest.approx(F.nll_loss(out, y).item(), rel=1e-5)
@@ -285,8 +286,8 @@ def test_minibatch_runs_stay_within_the_time_budget():
     torch.manual_seed(0)
     X, y = torch.randn(200, 8), torch.randint(10, (200,))
     start = time.perf_counter()
-    history = analysis.minibatch_runs(models.MLP(8, 10, [16]), X, y, answers.optimization.sample_minibatch, optim.gradient_update,
-                                      [10, 100], [0.01, 0.01], 0.2, progressbar=False)
+    history = topic.minibatch_runs(models.MLP(8, 10, [16]), X, y, answers.optimization.sample_minibatch, optim.gradient_update,
+                                   [10, 100], [0.01, 0.01], 0.2, progressbar=False)
     elapsed = time.perf_counter() - start
     for run in history.values():
         assert len(run) > 1 and run[-2, 0] < 0.2
@@ -303,20 +304,20 @@ def test_optimization_widgets_draw_headless_while_grading(make, monkeypatch):
         model = models.MLP(16, 10, [])
 
         def g(u, v):
-            return analysis.loss_2d(model, u, v, X.double(), y, (0, 5), 7)
+            return topic.loss_2d(model, u, v, X.double(), y, (0, 5), 7)
 
-        best = analysis.newton_optimum(g)
-        surface = analysis.loss_surface(g, np.linspace(-4, 4, 5), np.linspace(-4, 4, 5))
-        ui = widgets.momentum_widget(g, best, surface, optim.gradient_update, answers.optimization.momentum_update)
+        best = topic.newton_optimum(g)
+        surface = topic.loss_surface(g, np.linspace(-4, 4, 5), np.linspace(-4, 4, 5))
+        ui = topic.momentum_widget(g, best, surface, optim.gradient_update, answers.optimization.momentum_update)
     elif make == "overparam":
-        ui = widgets.overparam_widget(X, y, optim.gradient_update, 16)
+        ui = topic.overparam_widget(X, y, optim.gradient_update, 16)
     elif make == "computation":
-        ui = widgets.computation_widget(X, y, 16)
+        ui = topic.computation_widget(X, y, 16)
     elif make == "minibatch":
-        ui = widgets.minibatch_widget(X, y, answers.optimization.sample_minibatch, optim.gradient_update, 16)
+        ui = topic.minibatch_widget(X, y, answers.optimization.sample_minibatch, optim.gradient_update, 16)
     else:
-        ui = widgets.compare_optimizers_widget(X, y, answers.optimization.sample_minibatch, optim.gradient_update,
-                                               answers.optimization.momentum_update, answers.optimization.rmsprop_update, 16)
+        ui = topic.compare_optimizers_widget(X, y, answers.optimization.sample_minibatch, optim.gradient_update,
+                                             answers.optimization.momentum_update, answers.optimization.rmsprop_update, 16)
     assert ui is not None and ui.canvas.outputs
     assert all("image/png" in o["data"] for o in ui.canvas.outputs if o["output_type"] == "display_data")
     assert not any(o["output_type"] == "error" for o in ui.canvas.outputs)
@@ -331,8 +332,8 @@ def test_benchmark_script_trains_deterministically():
     spec = importlib.util.spec_from_file_location("make_benchmark_model", path)
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
-    ds = data.handwritten_digits()
-    small = data.DigitSet("digits", ds.X_train[:200], ds.y_train[:200], ds.X_test, ds.y_test)
+    ds = topic.handwritten_digits()
+    small = topic.DigitSet("digits", ds.X_train[:200], ds.y_train[:200], ds.X_test, ds.y_test)
     a = script.train(small, epochs=1, batch_size=32, lr=1e-3)
     b = script.train(small, epochs=1, batch_size=32, lr=1e-3)
     for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
@@ -358,3 +359,21 @@ def test_train_steps_is_the_loop_written_out():
         expected.append(loss.item())
     assert got.tolist() == expected
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+
+
+def test_run_button_redraws_the_momentum_demo_in_place():
+    """Does pressing Run put both figures of the momentum demo (distances, then the 3-D surface) in its canvas?"""
+    torch.manual_seed(0)
+    X, y = torch.randn(60, 16).double(), torch.randint(10, (60,))
+    model = models.MLP(16, 10, [])
+
+    def g(u, v):
+        return topic.loss_2d(model, u, v, X, y, (0, 5), 7)
+
+    best = topic.newton_optimum(g)
+    surface = topic.loss_surface(g, np.linspace(-4, 4, 5), np.linspace(-4, 4, 5))
+    box = topic.momentum_widget(g, best, surface, optim.gradient_update, answers.optimization.momentum_update)
+    assert [o["output_type"] for o in box.canvas.outputs] == ["display_data", "display_data"]
+    box.controls["max_steps"].value = 60
+    box.button.click()
+    assert [o["output_type"] for o in box.canvas.outputs] == ["display_data", "display_data"]

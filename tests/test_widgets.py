@@ -1,15 +1,14 @@
-"""Widgets draw once with their defaults, work without a browser, and redraw in place."""
+"""nnlib.widgets, what every demo shares: demos draw once with their defaults, work without a
+browser, and redraw in their own canvas (the assignments' demos are tested with their topic)."""
 
 import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
 from IPython.utils.capture import capture_output  # noqa: E402
 
-from nnlib import analysis, answers, optim, widgets  # noqa: E402
+from nnlib import plots, widgets  # noqa: E402
 
 
 def images(canvas):
@@ -19,43 +18,46 @@ def images(canvas):
     return [o["data"]["image/png"] for o in canvas.outputs if "image/png" in o.get("data", {})]
 
 
-@pytest.mark.parametrize("make", [widgets.depth_widget, widgets.lr_widget, widgets.hyperparameter_widget,
-                                  widgets.dense_net_widget])
-def test_interactive_demos_build_headless(make):
-    """Does each demo build and draw its default case into its own canvas without a display?"""
-    box = make()
+def draw_lines(n_figures, slope):
+    """n_figures figures, each a line of this slope, shown with plots.show() as the course's figures are."""
+    for _ in range(n_figures):
+        _, ax = plt.subplots(figsize=(2, 2))
+        ax.plot([0, 1], [0, slope])
+        plots.show()
+
+
+def test_a_demo_builds_headless_and_draws_its_default_once():
+    """Does a demo draw its default case into its own canvas without a display, with a slider per argument?"""
+    box = widgets.demo(lambda slope: draw_lines(1, slope), slope=widgets.slider("int", "slope", min=1, max=5, value=2))
     assert len(images(box.canvas)) == 1
+    assert box.button is None and box.controls["slope"].value == 2
 
 
 def test_slider_change_redraws_in_the_canvas_and_nowhere_else():
     """Does moving a slider after the cell ran replace the canvas's figure, with nothing shown outside it?"""
-    box = widgets.dense_net_widget()
+    box = widgets.demo(lambda slope: draw_lines(1, slope), slope=widgets.slider("int", "slope", min=1, max=5, value=2))
     first = images(box.canvas)
     with capture_output() as captured:
-        box.controls["nodes"].value = 3
+        box.controls["slope"].value = 3
     assert not captured.outputs and not captured.stdout
     second = images(box.canvas)
     assert len(second) == 1 and second != first
 
 
-def test_run_button_redraws_the_momentum_demo_in_place():
-    """Does pressing Run (a callback outside any cell) put both figures of the momentum demo in its canvas?"""
-    torch.manual_seed(0)
-    model_X, y = torch.randn(60, 16).double(), torch.randint(10, (60,))
-    model = __import__("nnlib.models", fromlist=["MLP"]).MLP(16, 10, [])
-
-    def g(u, v):
-        return analysis.loss_2d(model, u, v, model_X, y, (0, 5), 7)
-
-    best = analysis.newton_optimum(g)
-    surface = analysis.loss_surface(g, np.linspace(-4, 4, 5), np.linspace(-4, 4, 5))
-    box = widgets.momentum_widget(g, best, surface, optim.gradient_update, answers.optimization.momentum_update)
-    assert len(images(box.canvas)) == 2          # distances, then the 3-D surface
-    box.controls["max_steps"].value = 60
+def test_run_button_redraws_every_figure_in_place():
+    """Does pressing Run (a callback outside any cell) put all the demo's figures in its canvas, and
+    does a slider alone not redraw?"""
+    box = widgets.demo(lambda slope: draw_lines(2, slope), run_button=True,
+                       slope=widgets.slider("float", "slope", min=0.5, max=2.0, value=1.0))
+    first = images(box.canvas)
+    assert len(first) == 2
+    box.controls["slope"].value = 2.0
+    assert images(box.canvas) == first
     with capture_output() as captured:
         box.button.click()
     assert not captured.outputs and not captured.stdout
-    assert len(images(box.canvas)) == 2
+    second = images(box.canvas)
+    assert len(second) == 2 and second != first
 
 
 def test_printed_text_and_errors_land_in_the_canvas():
@@ -75,16 +77,15 @@ def test_printed_text_and_errors_land_in_the_canvas():
 
 
 KERNEL_DEMO = """
-import numpy as np
-from nnlib import widgets
-from nnlib.optim import gradient_update
-from nnlib.answers.optimization import momentum_update
-def g(u, v):
-    return (u - 1) ** 2 + 3 * (v + 0.5) ** 2
-U, V = np.meshgrid(np.linspace(-4, 4, 5), np.linspace(-4, 4, 5))
-ui = widgets.momentum_widget(g, (1.0, -0.5), (U, V, (U - 1) ** 2 + 3 * (V + 0.5) ** 2),
-                             gradient_update, momentum_update)
-ui.controls["max_steps"].value = 60
+import matplotlib.pyplot as plt
+from nnlib import plots, widgets
+def draw(steps):
+    for k in range(2):
+        _, ax = plt.subplots(figsize=(2, 2))
+        ax.plot(range(steps), [k * s for s in range(steps)])
+        plots.show()
+ui = widgets.demo(draw, run_button=True, steps=widgets.slider("int", "steps", min=2, max=9, value=3))
+ui.controls["steps"].value = 6
 print(ui.button.model_id, ui.canvas.model_id)
 """
 

@@ -3,7 +3,7 @@ models.make_MLP, teacher-student data, training with Adam, the loss."""
 
 import numpy as np
 
-from nnlib.analysis import progress
+from nnlib.topics.depth_width import progress
 from nnlib.reference import reference
 
 

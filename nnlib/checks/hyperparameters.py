@@ -4,14 +4,15 @@ import functools
 
 import numpy as np
 
-from nnlib import analysis, gradcheck
+from nnlib import gradcheck
 from nnlib.checks import (answer_key, beside, call, expect_close, expect_scalar, fail, neutral, passed, rng,
                           small_number, swap_global)
 from nnlib.checks import defined  # noqa: F401 (the notebook's test cells call check.defined)
+from nnlib.topics import hyperparameters as topic
 
 key = answer_key("hyperparameters")
 
-DEPTHS = analysis.REGISTRATION.depths
+DEPTHS = topic.REGISTRATION.depths
 POINTS_PER_DEPTH = 0.5
 
 
@@ -224,10 +225,10 @@ def _as_rates(registered_lrs):
 @functools.lru_cache(maxsize=4096)
 def _converged_epoch(depth, lr, seed):
     """The epoch from which the course's deep narrow net of `depth` trained at `lr` under
-    analysis.REGISTRATION (its data for `seed`) converges, or None. Nothing of the student's goes
+    topic.REGISTRATION (its data for `seed`) converges, or None. Nothing of the student's goes
     in, so a grading worker computes it once per (depth, lr, seed) for the whole class: the
     self-check and the hidden test, and students who register the same rates."""
-    contract = analysis.REGISTRATION
+    contract = topic.REGISTRATION
     x, y = contract.data(seed)
     with np.errstate(all="ignore"):
         losses = contract.losses(depth, lr, x, y)
@@ -235,7 +236,7 @@ def _converged_epoch(depth, lr, seed):
 
 
 def registration_report(registered_lrs, seed=None):
-    """Train each depth with its registered rate under analysis.REGISTRATION (seed: None for its
+    """Train each depth with its registered rate under topic.REGISTRATION (seed: None for its
     data set); -> dict depth -> (lr, converged epoch or None)."""
     __tracebackhide__ = True
     return {depth: (lr, _converged_epoch(depth, lr, seed)) for depth, lr in _as_rates(registered_lrs).items()}
@@ -243,7 +244,7 @@ def registration_report(registered_lrs, seed=None):
 
 def _print_report(report):
     for depth, (lr, epoch) in report.items():
-        verdict = f"converges from epoch {epoch}" if epoch is not None else f"does NOT converge in {analysis.REGISTRATION.n_epochs} epochs"
+        verdict = f"converges from epoch {epoch}" if epoch is not None else f"does NOT converge in {topic.REGISTRATION.n_epochs} epochs"
         print(f"  depth {depth:2d}, lr {lr:.4g}: {verdict}")
 
 

@@ -30,11 +30,11 @@ def _torch_counts(sizes):
 def _drawn_counts(sizes):
     import matplotlib.pyplot as plt
 
-    from nnlib import plots
+    from nnlib.topics import neural_networks as topic
 
     fig, ax = plt.subplots()
     try:
-        return plots.draw_neural_net(sizes, ax=ax, draw_bias=True, show=False)
+        return topic.draw_neural_net(sizes, ax=ax, draw_bias=True, show=False)
     finally:
         plt.close(fig)
 
@@ -48,7 +48,7 @@ def selfcheck_count_parameters(count_parameters):
         drawn = _drawn_counts(sizes)
         if tuple(got) != tuple(drawn):
             fail(f"count_parameters({sizes}) gave {got[0]:g} weights and {got[1]:g} biases, but the drawing "
-                 f"of that net (plots.draw_neural_net({sizes}, draw_bias=True, weight_count=True)) counts "
+                 f"of that net (topic.draw_neural_net({sizes}, draw_bias=True, weight_count=True)) counts "
                  f"{drawn[0]} weight links and {drawn[1]} bias links.")
     sizes = [4, 7, 3]
     got = _counts(f"count_parameters({sizes})", call("count_parameters", count_parameters, list(sizes)))

@@ -3,8 +3,9 @@
 import numpy as np
 import torch
 
-from nnlib import analysis, data, seeding
+from nnlib import seeding
 from nnlib.checks import answer_key, call, expect_close, fail, is_remote, neutral, optional, passed, stepper
+from nnlib.topics import optimization as topic
 
 key = answer_key("optimization")
 
@@ -286,9 +287,9 @@ def grade_rmsprop(rmsprop_update):
 # ---- bonus: beat the benchmark ----------------------------------------------------------------
 
 def _held_out_digits(dataset_name):
-    """The test images that data.handwritten_digits keeps out of the notebook: X (N, in_dim), y (N,)."""
-    X_train, y_train, X_test, y_test = data._all_digits(dataset_name)
-    n = data._visible_test_size(len(y_test))
+    """The test images that topic.handwritten_digits keeps out of the notebook: X (N, in_dim), y (N,)."""
+    X_train, y_train, X_test, y_test = topic._all_digits(dataset_name)
+    n = topic._visible_test_size(len(y_test))
     return X_test[n:], y_test[n:]
 
 
@@ -304,7 +305,7 @@ def _accuracy(my_model, dataset_name, X, y):
     if not (torch.is_tensor(out) and tuple(out.shape) == (2, 10)):
         fail(f"my_model should map a batch of {X.shape[1]}-pixel images to 10 class scores per image, "
              f"got {getattr(out, 'shape', type(out).__name__)} for 2 images")
-    _, acc = call("evaluating my_model", analysis.evaluate, my_model, X, y)
+    _, acc = call("evaluating my_model", topic.evaluate, my_model, X, y)
     return acc
 
 
@@ -320,7 +321,7 @@ def selfcheck_bonus(my_model, dataset_name="digits"):
         fail("my_model is not defined: the bonus is left out (it costs nothing)")
     if dataset_name not in BONUS_THRESHOLDS:
         fail(f"unknown data set {dataset_name!r}: expected one of {sorted(BONUS_THRESHOLDS)}")
-    dataset = data.handwritten_digits(dataset_name)
+    dataset = topic.handwritten_digits(dataset_name)
     acc = _accuracy(my_model, dataset_name, dataset.X_test, dataset.y_test)
     low, high = BONUS_THRESHOLDS[dataset_name]
     print(f"accuracy on this notebook's test images: {100 * acc:.2f}%. The hidden test scores images held "
