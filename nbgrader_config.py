@@ -8,6 +8,7 @@ from nbgrader.preprocessors import (
     LimitOutput, LockCells, SaveAutoGrades, SaveCells)
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 
+from nnlib.course.formgrader import NBGRADER_TEMPLATES, TEMPLATES
 from nnlib.course.preprocessors import (
     GuardedExecute, NamedClearSolutions, NormalizeOutputs, OfflineMath, ShortenFeedback, StripHiddenTests)
 
@@ -56,6 +57,12 @@ c.GenerateFeedback.preprocessors = [GetGrades, ShortenFeedback, CSSHTMLHeaderPre
 # Every HTML page made from a notebook (the feedback files, formgrader's grading pages) carries
 # its formulas as MathML, which browsers draw offline; MathJax from a CDN is not needed.
 c.HTMLExporter.preprocessors = [OfflineMath]
+# formgrader's grading page typesets them with MathJax from the Jupyter server (jupyter-server-mathjax)
+# instead of a CDN: the course's formgrade template (nnlib/course/templates) comes first and extends
+# nbgrader's, which extra_template_paths makes reachable. nbgrader's feedback template is found
+# as before (its own extra_template_paths are set by nbgrader's GenerateFeedback).
+c.HTMLExporter.extra_template_basedirs = [TEMPLATES, NBGRADER_TEMPLATES]
+c.HTMLExporter.extra_template_paths = [NBGRADER_TEMPLATES]
 
 # A warning printed on stderr inside a test cell would make nbgrader score the cell zero.
 # Warnings are library noise, not a wrong answer: drop stderr chunks that are only warnings.

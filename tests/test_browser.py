@@ -4,6 +4,7 @@ Headless Chromium (the system's, Debian package `chromium`) is driven by Playwri
 downloads no browser of its own. Each test starts its own Jupyter server on a free port of
 127.0.0.1 with a token, in a temporary folder, and the page may reach nothing but that server:
 every other request (a CDN, Google's hosts) is refused and listed in the test's output.
+formgrader must ask for none: its grading page typesets formulas with the MathJax its server serves.
 
 `make install` installs Chromium as root on Debian, where a missing Chromium fails the tests;
 elsewhere, without Chromium, they are skipped.
@@ -29,7 +30,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from nnlib.course import grade, sandbox, submissions
+from nnlib.course import formgrader, grade, sandbox, submissions
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -58,6 +59,7 @@ SERVER_START_S = 60     # until a Jupyter server answers, on a busy machine
 RUN_ALL_S = 300         # the whole notebook: about 20 s alone on one core
 REDRAW_S = 120          # one redraw of a demo
 SAVE_S = 30             # formgrader storing a score
+MATHJAX_S = 60          # MathJax typesetting formgrader's grading page
 
 # The momentum demo of assignment 4: sliders (one named "steps"), a Run button, and a Canvas (an
 # ipywidgets Output) holding two figures, which Run replaces (nnlib/topics/optimization.py, drawn
@@ -97,10 +99,15 @@ def browser(timings):
 
 
 @pytest.fixture
-def page(browser):
+def refused():
+    """The addresses other than 127.0.0.1 that the test's page asked for (and was refused): [str]."""
+    return []
+
+
+@pytest.fixture
+def page(browser, refused):
     """A page that may only reach 127.0.0.1; the addresses it was refused are printed."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    refused = []
 
     def refuse(route):
         refused.append(route.request.url)
@@ -134,10 +141,11 @@ def _free_port():
 
 
 @contextlib.contextmanager
-def jupyter(app, folder, config_dir):
+def jupyter(app, folder, config_dir, options=()):
     """`jupyter lab` or `jupyter server` serving `folder` (also its working directory, where
-    formgrader reads nbgrader_config.py) on a free port of 127.0.0.1 with a token; yields
-    (base URL, token). Its user settings and config are in `config_dir` (none of ~/.jupyter)."""
+    formgrader reads nbgrader_config.py) on a free port of 127.0.0.1 with a token, with the
+    further command-line `options` ([str]); yields (base URL, token). Its user settings and
+    config are in `config_dir` (none of ~/.jupyter)."""
     port, token = _free_port(), secrets.token_hex(16)
     config_dir.mkdir(parents=True, exist_ok=True)
     # No news feed, update check or extension catalogue: nothing that would leave the machine.
@@ -157,7 +165,7 @@ def jupyter(app, folder, config_dir):
     server = subprocess.Popen(
         [sys.executable, "-m", module, "--no-browser", "--ip=127.0.0.1", f"--port={port}",
          "--ServerApp.port_retries=0", "--allow-root", f"--IdentityProvider.token={token}",
-         f"--ServerApp.root_dir={folder}"],
+         f"--ServerApp.root_dir={folder}", *options],
         cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -327,9 +335,12 @@ def written_answers(gradebook, course):
     return [g for g in notebook.grades if g.cell.cell_type == "markdown"]
 
 
-def test_manual_grade_entered_in_formgrader_is_stored(page, graded_class, tmp_path, timings):
-    """Does a score typed into formgrader's Manual Grading page for a written answer end in the
-    class gradebook (read with nbgrader's Gradebook API) as that answer's manual score?"""
+def test_formgrader_typesets_offline_and_stores_a_manual_grade(page, refused, graded_class, tmp_path, timings):
+    """On formgrader's Manual Grading page, in a server started as `course formgrader` starts it
+    and with nothing but that server to reach: does MathJax typeset the formulas of a written
+    answer, and does formgrader's script work (its keyboard navigation)? Does a score typed there
+    for that answer end in the class gradebook (read with nbgrader's Gradebook API) as its
+    manual score?"""
     start = time.monotonic()
     course = graded_class
     with Gradebook(course.db_url) as gradebook:
@@ -339,8 +350,10 @@ def test_manual_grade_entered_in_formgrader_is_stored(page, graded_class, tmp_pa
         grade_id, max_score = answer.name, answer.max_score
         assert answer.needs_manual_grade and answer.manual_score is None, answer.to_dict()
     score = max_score / 2
+    failed = []  # "status URL" of each request the server answered with an error
+    page.on("response", lambda r: r.status >= 400 and failed.append(f"{r.status} {r.url}"))
 
-    with jupyter("server", course.root, tmp_path / "jupyter") as (url, token), \
+    with jupyter("server", course.root, tmp_path / "jupyter", formgrader.extension_args()) as (url, token), \
             screenshot_on_failure(page, tmp_path):
         page.goto(f"{url}/formgrader/gradebook?token={token}")
         page.get_by_role("link", name=course.assignment, exact=True).click()
@@ -350,14 +363,33 @@ def test_manual_grade_entered_in_formgrader_is_stored(page, graded_class, tmp_pa
         # formgrader marks the answer as waiting for a person once it has loaded its grades
         # (before that, a typed score is not saved)
         expect(field).to_have_class(re.compile(r"\bneeds_manual_grade\b"))
+
+        # MathJax, from the server, typesets the answer's formulas: its elements, none of its
+        # errors, no TeX left as written
+        written = page.locator(".nbgrader_cell", has=field).locator(".text_cell_render")
+        expect(written.locator(".MathJax").first).to_be_visible(timeout=MATHJAX_S * 1000)
+        formulas = written.locator(".MathJax").count()
+        expect(page.locator(".MathJax_Error")).to_have_count(0)
+        text = written.inner_text()
+        assert "$" not in text and "\\" not in text, f"TeX left as written in the answer: {text}"
+        # formgrader's script ran on past MathJax: once MathJax is done it focuses the first score
+        # or comment field, and its keyboard manager takes Shift+Tab from there round to the last
+        fields = page.locator(".tabbable")
+        expect(fields.first).to_be_focused(timeout=MATHJAX_S * 1000)
+        page.keyboard.press("Shift+Tab")
+        expect(fields.last).to_be_focused()
+
         with page.expect_response(lambda r: "/formgrader/api/grade/" in r.url
                                   and r.request.method == "PUT", timeout=SAVE_S * 1000) as saved:
             field.fill(f"{score:g}")
             field.press("Tab")  # formgrader saves a score when its field changes
         assert saved.value.ok, f"formgrader did not store the score: {saved.value.status} {saved.value.text()}"
+    assert not refused, f"formgrader's pages asked for addresses outside the machine: {refused}"
+    assert not failed, f"requests formgrader's server answered with an error: {failed}"
 
     with Gradebook(course.db_url) as gradebook:
         stored = gradebook.find_grade(grade_id, course.notebook, course.assignment, course.student)
         assert stored.manual_score == score and not stored.needs_manual_grade, stored.to_dict()
-    print(f"{course.assignment} {grade_id}: {score:g}/{max_score:g} stored for {course.student}")
+    print(f"{course.assignment} {grade_id}: {formulas} formulas typeset offline; "
+          f"{score:g}/{max_score:g} stored for {course.student}")
     timings["formgrader"] = time.monotonic() - start

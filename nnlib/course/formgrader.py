@@ -7,6 +7,11 @@ nbgrader's own: the same formgrader (nbgrader's handlers, settings and pages), e
 Autograde runs `course grade ASSIGNMENT --student STUDENT --force` on DIR, so a submission is
 graded as every other one is (intake, repair, the sandbox, the limits), never by plain nbgrader
 in the server's own process. Generate Feedback and Release work as nbgrader has them, on DIR.
+
+Formulas on the grading pages are typeset by MathJax served by the same Jupyter server
+(jupyter-server-mathjax, enabled in `launch`), never loaded from a CDN: the course's
+nbgrader_config.py puts TEMPLATES before nbgrader's own templates (NBGRADER_TEMPLATES), and
+TEMPLATES/formgrade/index.html.j2 is nbgrader's grading page with the local MathJax.
 """
 
 import asyncio
@@ -22,6 +27,14 @@ from nbgrader.server_extensions.formgrader.formgrader import FormgradeExtension
 from tornado import web
 
 AUTOGRADE = r"/formgrader/api/submission/([^/]+)/([^/]+)/autograde"
+# The course's template overrides (str, as HTMLExporter's extra_template_basedirs takes), and
+# nbgrader's formgrader templates, which they extend.
+TEMPLATES = str(Path(__file__).with_name("templates"))
+NBGRADER_TEMPLATES = handlers.template_path
+# The server extensions `course formgrader` runs: {name: enabled}. jupyter_server_mathjax serves
+# MathJax at <base_url>/static/jupyter_server_mathjax/ (the address TEMPLATES' page loads).
+SERVER_EXTENSIONS = {"nbgrader.server_extensions.formgrader": False, "nnlib.course.formgrader": True,
+                     "jupyter_server_mathjax": True}
 
 
 def course_root(coursedir):
@@ -79,11 +92,14 @@ def _load_jupyter_server_extension(server):
     server.log.info("formgrader of the course loaded; Autograde runs `course grade`")
 
 
+def extension_args():
+    """Jupyter server options that enable SERVER_EXTENSIONS: [str]."""
+    return [f"--ServerApp.jpserver_extensions={name}={on}" for name, on in SERVER_EXTENSIONS.items()]
+
+
 def launch(out, port=None, open_browser=True):
     """Run JupyterLab in `out` (Path) with this formgrader; returns its exit status."""
-    extensions = {"nbgrader.server_extensions.formgrader": False, "nnlib.course.formgrader": True}
-    argv = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={out}",
-            *(f"--ServerApp.jpserver_extensions={name}={on}" for name, on in extensions.items())]
+    argv = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={out}", *extension_args()]
     if os.geteuid() == 0:   # course grade's sandbox needs root: so does the Autograde it runs
         argv.append("--allow-root")
     if port:
