@@ -205,6 +205,22 @@ def test_a_request_travels_beside_the_code(kernel):
         kernel.execute_cell(nbformat.v4.new_code_cell("get_ipython().events.callbacks['pre_run_cell'].pop()"), 1)
 
 
+def test_a_test_reads_each_variable_once(kernel, monkeypatch):
+    """Does one test ask the kernel for a variable once, every later read getting a fresh copy of that answer?"""
+    kernel.execute_cell(nbformat.v4.new_code_cell("_w = np.ones(3)"), 1)
+    link = judge.Link(kernel, 1, 20)
+    asked = []
+    real = judge.Link._ask
+    monkeypatch.setattr(judge.Link, "_ask", lambda self, req: asked.append(req["op"]) or real(self, req))
+    first = link.request(op="get", name="_w")
+    first *= 0                                            # a check changing its copy changes nothing else
+    again = link.request(op="get", name="_w")
+    loss = link.request(op="get", name="loss")
+    assert np.array_equal(again, np.ones(3)) and loss(np.zeros(2), np.ones(2)) == 1.0
+    assert link.request(op="get", name="loss")(np.zeros(2), np.full(2, 2.0)) == 4.0
+    assert asked == ["get", "get", "call", "call"]
+
+
 def test_code_without_a_request_is_refused(kernel):
     """Does the agent's call run without a judge's request refuse, rather than act?"""
     cell = nbformat.v4.new_code_cell(agent.CALL)
