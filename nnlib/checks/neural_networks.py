@@ -264,7 +264,7 @@ def selfcheck_init(init, name):
     fans (relative scales between layers, not the absolute formula)."""
     __tracebackhide__ = True
     kind, _ = INITS[name]
-    _, layers = _run_init(init, name, [400, 100, 400, 400])
+    _, layers = _run_init(init, name, [200, 50, 200, 200])
     for fi, fo, W, b in layers:
         if np.any(b != 0):
             fail(f"{name}: the biases of the {fi} -> {fo} layer should be set to 0")
@@ -280,15 +280,15 @@ def selfcheck_init(init, name):
     stds = [W.std() for _, _, W, _ in layers]
     if name.startswith("glorot"):
         if not np.isclose(stds[0], stds[1], rtol=0.05):
-            fail(f"{name}: a 400 -> 100 and a 100 -> 400 layer have the same fan_in + fan_out, so Glorot gives "
+            fail(f"{name}: a 200 -> 50 and a 50 -> 200 layer have the same fan_in + fan_out, so Glorot gives "
                  f"them the same std; yours gave {stds[0]:.4g} and {stds[1]:.4g}")
         if not np.isclose(stds[0] / stds[2], np.sqrt(8 / 5), rtol=0.05):
-            fail(f"{name}: going from fan_in + fan_out = 500 to 800 should shrink the std by a factor "
-                 f"sqrt(800 / 500) = 1.26; yours changed by {stds[0] / stds[2]:.3g}")
+            fail(f"{name}: going from fan_in + fan_out = 250 to 400 should shrink the std by a factor "
+                 f"sqrt(400 / 250) = 1.26; yours changed by {stds[0] / stds[2]:.3g}")
     else:
         if not np.isclose(stds[1] / stds[0], 2.0, rtol=0.05):
-            fail(f"{name}: He scales with the fan-in only: a 100 -> 400 layer should have twice the std of a "
-                 f"400 -> 100 layer (sqrt(400 / 100)); yours has {stds[1] / stds[0]:.3g} times")
+            fail(f"{name}: He scales with the fan-in only: a 50 -> 200 layer should have twice the std of a "
+                 f"200 -> 50 layer (sqrt(200 / 50)); yours has {stds[1] / stds[0]:.3g} times")
     passed(f"{name} works in place, zeroes the biases and scales the weights with the fans as it should")
 
 
