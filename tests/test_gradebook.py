@@ -1,6 +1,7 @@
 """The class gradebook as formgrader sees it, manual grades across re-grades, the export, feedback."""
 
 import csv
+import re
 import shutil
 from pathlib import Path
 
@@ -82,6 +83,15 @@ def test_export_says_pending_and_totals_match_formgrader(graded, tmp_path):
     pending = [k for k, v in solution.items() if v == export.PENDING]
     assert pending and int(solution["manual_pending"]) == len(pending)
     assert rows["blank"]["manual_pending"] == "0" and export.PENDING not in rows["blank"].values()
+
+
+def test_the_table_counts_waiting_written_answers_in_points(graded):
+    """Does the terminal table say how many points wait for a person (a1: one written answer of 2)?"""
+    _, results = graded
+    solution = results["solution"]
+    written = [top for key, (_, top, manual) in solution.scores.items() if manual]
+    line = next(l for l in grade.table([solution]).splitlines() if l.startswith("solution"))
+    assert written == [2.0] and re.search(rf"\b{solution.score_so_far:g}/12\s+\+2\? ", line), line
 
 
 def test_regrading_keeps_manual_grades_and_comments(graded):

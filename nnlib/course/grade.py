@@ -79,6 +79,11 @@ class Result:
         """Written answers waiting for a person (unanswered ones are scored zero by nbgrader)."""
         return sum(1 for key, (s, _, manual) in self.scores.items() if manual and key not in self.unanswered)
 
+    @property
+    def points_pending(self):
+        """Points of the written answers waiting for a person."""
+        return sum(top for key, (_, top, manual) in self.scores.items() if manual and key not in self.unanswered)
+
 
 def _course_hash(root):
     """Hash of what decides every grade besides the submission: config, masters, nnlib's code."""
@@ -653,7 +658,7 @@ def table(results):
         exercises = "  ".join(f"{k.split('/')[-1]}={'?' if m and k not in r.unanswered else f'{s:g}'}/{t:g}"
                               for k, (s, t, m) in r.scores.items())
         total = sum(t for _, t, _ in r.scores.values())
-        waiting = f" +{r.manual_pending}?" if r.manual_pending else ""
+        waiting = f" +{r.points_pending:g}?" if r.manual_pending else ""
         lines.append(f"{r.student:<16} {r.assignment:<22} {r.status:<21} "
                      f"{r.score_so_far:>5g}/{total:<5g}{waiting:<4} {exercises}")
         for reason in r.reasons:
