@@ -243,6 +243,6 @@ def test_an_oscillating_record_is_judged_by_its_own_swings():
     swinging = np.array([final * 4, final / 2, final * 3, final / 7])       # ends 7 times below the net's error
     with pytest.raises(CheckFailed, match="should record the training losses"):
         check._last_loss_matches("Es", swinging, net, X, y, 1.0, "", bounds=check.LAST_STEP_QUASI)
-    check._last_loss_matches("Es", swinging, net, X, y, 1.0, "", bounds=check._step_bounds)
+    check._last_loss_matches("Es", swinging, net, X, y, 1.0, "", bounds=check._step_bounds(swinging))
     with pytest.raises(CheckFailed, match="should record the training losses"):
-        check._last_loss_matches("Es", swinging / 5e-5, net, X, y, 1.0, "", bounds=check._step_bounds)
+        check._last_loss_matches("Es", swinging / 5e-5, net, X, y, 1.0, "", bounds=check._step_bounds(swinging / 5e-5))

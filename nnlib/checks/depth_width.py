@@ -610,12 +610,12 @@ def _step_bounds(losses, floor=LAST_STEP_QUASI):
 
 def _last_loss_matches(what, losses, net, X, y, y_scale, hint, bounds=LAST_STEP):
     """Hidden test: the last recorded training loss is the network's final error, up to what the
-    last step changed (`bounds`: lowest and highest ratio, or a function of the losses giving
-    them): losses of another network, or scaled otherwise, are farther off."""
+    last step changed (`bounds`: lowest and highest ratio): losses of another network, or scaled
+    otherwise, are farther off."""
     __tracebackhide__ = True
     final = _rel(net, X, y) * float(y.var()) / y_scale
     last = float(losses[-1])
-    low, high = bounds(losses) if callable(bounds) else bounds
+    low, high = bounds
     if not low * final < last < high * final + 1e-9:
         fail(f"{what} should record the training losses of its network: the last entry is {last:.3g}, the "
              f"network's error on the training set, scaled as the text says, is {final:.3g}. {hint}")
@@ -840,6 +840,6 @@ def grade_quasi_student(ns):
              f"least {QUASI_FACTOR} times lower")
     _last_loss_matches("Es_ql_train", Es, ns["student_ql"], ns["X_train_ql"], ns["y_train_ql"],
                        float(ns["y_test_ql"].var()), "Divide the losses train_model returns by float(y_test_ql.var()).",
-                       bounds=_step_bounds)
+                       bounds=_step_bounds(Es))
     _course_epochs("n_epochs_ql", ns["n_epochs_ql"])
     passed("10 units fit the quasi-linear teacher far better than 135 fit the chaotic one")
