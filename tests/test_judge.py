@@ -46,6 +46,15 @@ def test_a_module_travels_with_its_tensors_and_aliases():
     assert back[1] is back[0][0].weight
 
 
+def test_reading_a_module_leaves_the_random_state_alone():
+    """Does decoding a network leave torch's random generator where it was?"""
+    tree = json.loads(json.dumps(wire.encode(torch.nn.Sequential(torch.nn.Linear(30, 20), torch.nn.BatchNorm1d(20)),
+                                             None)))
+    state = torch.random.get_rng_state()
+    wire.decode(tree, None)
+    assert torch.equal(torch.random.get_rng_state(), state)
+
+
 def test_an_nnlib_module_travels_by_its_structure():
     """Does one of nnlib's own module classes come back as that class with its weights?"""
     from nnlib import models
@@ -55,12 +64,24 @@ def test_an_nnlib_module_travels_by_its_structure():
     assert torch.equal(back(torch.ones(1, 3))[0], net(torch.ones(1, 3))[0].detach())
 
 
+def test_a_record_travels_by_its_fields():
+    """Does one of nnlib's frozen dataclasses come back as that class, its tensors as tensors?"""
+    from nnlib.checks import Step
+    step = Step(params=[torch.ones(2)], state=[[torch.zeros(2)]], leaves=True, kept=False)
+    back = _round_trip([step])[0]
+    assert type(back) is Step and back.leaves is True and back.kept is False
+    assert torch.equal(back.params[0], step.params[0]) and torch.equal(back.state[0][0], step.state[0][0])
+
+
 @pytest.mark.parametrize("tree, words", [
     ({"a": ["|O8", [1], base64.b64encode(b"\0" * 8).decode()]}, "not allowed"),          # object array
     ({"a": ["<f8", [3], base64.b64encode(b"\0" * 8).decode()]}, "do not fill"),           # short buffer
     ({"P": "cos\nsystem\n(S'echo hi'\ntR."}, "unknown node kind"),                         # a pickle
-    ({"m": ["os:system", {"d": []}, False, [], []]}, "not a module class of nnlib"),              # any class
-    ({"m": ["nnlib.course.judge:Link", {"d": []}, False, [], []]}, "not a module class of nnlib"),
+    ({"m": ["os:system", {"d": []}, False, [], []]}, "not a class of nnlib"),                     # any class
+    ({"m": ["nnlib.course.judge:Link", {"d": []}, False, [], []]}, "not a class of nnlib"),
+    ({"R": ["os:system", []]}, "not a class of nnlib"),
+    ({"R": ["nnlib.models:LNNet", []]}, "not a record class of nnlib"),                       # not a dataclass
+    ({"R": ["nnlib.checks:Step", [["params", None]]]}, "has the fields"),
     ({"l": [{"l": [{"l": [{"l": []}]}]}]}, "nested deeper"),
 ])
 def test_malformed_data_is_refused(tree, words):
@@ -165,13 +186,13 @@ def test_the_judges_draws_do_not_move_the_notebooks_generators(kernel):
         return cell.outputs[0]["text"]
 
     before = state()
-    link = judge.Link(kernel, 1, 20)
-    link.request(op="enter", seed=0)
-    first = link.request(op="get", name="draws")(3)
-    link.request(op="leave")
-    link.request(op="enter", seed=0)
-    second = link.request(op="get", name="draws")(3)
-    link.request(op="leave")
+    draws = []
+    for _ in range(2):  # two tests, each with its own link (handles live for one test)
+        link = judge.Link(kernel, 1, 20)
+        link.request(op="enter", seed=0)
+        draws.append(link.request(op="get", name="draws")(3))
+        link.request(op="leave")
+    first, second = draws
     assert state() == before
     assert np.array_equal(first, second)      # each test starts from the same random state
 

@@ -20,6 +20,7 @@ import functools
 import importlib
 import sys
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -279,13 +280,38 @@ def beside(answer, factory, *args, **kwargs):
     return factory(*args, **kwargs)
 
 
-class LossThenUpdate:
-    """An optimizer step as the course states it, `update(loss, params, *state, **hyper)`, with
-    the loss computed from the very parameters the step is given: `step(params, *state, **hyper)`.
+@dataclass(frozen=True)
+class Step:
+    """What one optimizer step left (a record of `Steps`; it travels from the grading kernel).
+
+    params: [tensor], copies of the parameters after the step (detached)
+    state: [[tensor]], per state argument, copies of its items after the step (an item that is no
+        tensor is kept as it is)
+    leaves: every parameter is still a leaf tensor that requires grad
+    kept: the parameter list still holds the tensors it held before the first step
+    """
+
+    params: list
+    state: list
+    leaves: bool
+    kept: bool
+
+
+class Steps:
+    """Optimizer steps as the course states them, `update(loss, params, *state, **hyper)`, each
+    with the loss computed from the very parameters it is given, several in a row in one call:
+
+        Steps(update, loss, *loss_args)(n_steps, params, *state, **options, **hyper) -> [Step]
 
     loss: "module:name" of a loss class of nnlib, made with `loss_args` (e.g. a seed), called as
-    loss(params) -> scalar tensor. Made beside the student's update (see `stepper`), loss.backward()
-    reaches the parameters the update changes, in the kernel as well as here.
+    loss(params) -> scalar tensor. Made beside the student's update (see `steps`), the whole run
+    happens where the update lives: through the judge, one request however many steps.
+    params: [leaf tensor requiring grad]; state: lists of tensors, e.g. velocities.
+    Options: new_lists (default True): each step gets new lists holding the same tensors, so only
+    what is changed in place persists; False: the same lists every step. stale_grad: a number
+    every parameter's .grad is filled with before each step (as after an earlier backward), or
+    None. count_from: pass the step number after the state (count_from, count_from + 1, ...), or
+    None. The caller's params and state hold the last step's values afterwards.
     """
 
     def __init__(self, update, loss, *loss_args):
@@ -293,13 +319,62 @@ class LossThenUpdate:
         self.update = update
         self.loss = getattr(importlib.import_module(module), name)(*loss_args)
 
-    def __call__(self, params, *state, **hyper):
-        return self.update(self.loss(params), params, *state, **hyper)
+    def __call__(self, n_steps, params, *state, new_lists=True, stale_grad=None, count_from=None, **hyper):
+        import torch
+
+        first = list(params)
+        record = []
+        for k in range(n_steps):
+            if stale_grad is not None:
+                for p in params:
+                    p.grad = torch.full_like(p, stale_grad)
+            count = () if count_from is None else (count_from + k,)
+            args = (list(params), *map(list, state)) if new_lists else (params, *state)
+            self.update(self.loss(params), *args, *count, **hyper)
+            record.append(Step(params=[_copy(p) for p in params], state=[[_copy(s) for s in st] for st in state],
+                               leaves=all(torch.is_tensor(p) and p.is_leaf and p.requires_grad for p in params),
+                               kept=len(params) == len(first) and all(a is b for a, b in zip(params, first))))
+        return record
 
 
-def stepper(update, loss_class, *loss_args):
-    """LossThenUpdate of the student's `update` and `loss_class(*loss_args)`, made where `update` lives."""
-    return beside(update, LossThenUpdate, update, _path(loss_class), *loss_args)
+def _copy(value):
+    import torch
+
+    return value.detach().clone() if torch.is_tensor(value) else value
+
+
+def steps(update, loss_class, *loss_args):
+    """Steps of the student's `update` and `loss_class(*loss_args)`, made where `update` lives."""
+    return beside(update, Steps, update, _path(loss_class), *loss_args)
+
+
+class Repeat:
+    """A function called several times on the same arguments, in one call:
+
+        Repeat(fn)(n, *args, **kwargs) -> [fn(*args, **kwargs), ...] (n results)
+
+    Made beside the student's function (see `repeat`), the calls happen where it lives: through the
+    judge, one request for all n (e.g. many draws of a random sampler).
+    """
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, n, *args, **kwargs):
+        return [self.fn(*args, **kwargs) for _ in range(n)]
+
+
+def repeat(fn):
+    """Repeat of the student's `fn`, made where `fn` lives."""
+    return beside(fn, Repeat, fn)
+
+
+def listed(what, value, n, kind=object):
+    """`value` (what a Steps or Repeat run returned) checked to be a list of n `kind`s."""
+    __tracebackhide__ = True
+    if not (type(value) is list and len(value) == n and all(isinstance(v, kind) for v in value)):
+        fail(f"{what}: expected {n} results of {n} calls, got {type(value).__name__}")
+    return value
 
 
 class _AnswerKey:

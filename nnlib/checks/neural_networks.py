@@ -2,11 +2,13 @@
 Adam and early stopping."""
 
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from nnlib import gradcheck, models
-from nnlib.checks import (answer_key, beside, call, expect_close, expect_scalar, fail, neutral, passed, rng,
-                          small_number, stepper, swap_global, to_array)
+from nnlib.checks import (Step, answer_key, beside, call, expect_close, expect_scalar, fail, listed, neutral,
+                          passed, rng, small_number, steps, swap_global, to_array)
 
 
 key = answer_key("neural_networks")
@@ -359,27 +361,24 @@ def _leaves(params):
 
 
 def _run_adam(adam_update, params, loss_fn, n_steps, **hyper):
-    """Student's adam_update for n_steps; -> (params, grad_m, grad_v) after each step (lists of arrays)."""
+    """Student's adam_update for n_steps, the same lists every step (params updated in place, the
+    step number counted from 1); -> (params, grad_m, grad_v) after each step (lists of arrays)."""
     __tracebackhide__ = True
     import torch
 
     grad_m = [torch.zeros_like(p) for p in params]
     grad_v = [torch.zeros_like(p) for p in params]
-    records = []
-    update = stepper(adam_update, _Loss, loss_fn.seed)
-    for step in range(1, n_steps + 1):
-        ids = [id(p) for p in params]
-        call("adam_update", update, params, grad_m, grad_v, step, **hyper)
-        if [id(p) for p in params] != ids:
+    record = listed("adam_update", call("adam_update", steps(adam_update, _Loss, loss_fn.seed), n_steps, params,
+                                        grad_m, grad_v, new_lists=False, count_from=1, **hyper), n_steps, Step)
+    for step in record:
+        if not step.kept:
             fail("adam_update replaced tensors in `params`; update them in place (p -= ... under torch.no_grad())")
-        for m, p in zip(grad_m + grad_v, params + params):
+        for m, p in zip(step.state[0] + step.state[1], step.params + step.params):
             if not (hasattr(m, "shape") and tuple(m.shape) == tuple(p.shape)):
                 fail(f"after adam_update the state lists should still hold tensors shaped like the parameters, "
                      f"got {type(m).__name__} {tuple(getattr(m, 'shape', ()))}")
-        records.append(([p.detach().numpy().copy() for p in params],
-                        [m.detach().numpy().copy() for m in grad_m],
-                        [v.detach().numpy().copy() for v in grad_v]))
-    return records
+    return [([p.numpy() for p in step.params], [m.detach().numpy() for m in step.state[0]],
+             [v.detach().numpy() for v in step.state[1]]) for step in record]
 
 
 def _torch_adam(params, loss_fn, n_steps, lr=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8):
@@ -457,7 +456,8 @@ def grade_adam(adam_update):
 
 class _Script:
     """A tiny model and scripted losses: epoch e sets the weight to e + 1 (in place) and the
-    validation loss of that epoch is val[e]."""
+    validation loss of that epoch is val[e]. Made beside the student's fit (see _check_run),
+    calling it runs the fit there: script(fit, max_epochs, patience) -> _Fitted."""
 
     def __init__(self, val):
         import torch
@@ -480,6 +480,19 @@ class _Script:
         e = int(round(model.weight.item())) - 1
         return self.val[min(e, len(self.val) - 1)]
 
+    def __call__(self, fit, max_epochs, patience):
+        history = fit(self.model, self.train_epoch, self.validation_loss, max_epochs=max_epochs, patience=patience)
+        return _Fitted(history=history, epochs=self.epochs, weight=self.model.weight.item())
+
+
+@dataclass(frozen=True)
+class _Fitted:
+    """What a scripted fit left: what fit returned, the epochs it trained, the model's weight after."""
+
+    history: object
+    epochs: int
+    weight: float
+
 
 def _expected_run(val, max_epochs, patience):
     best, best_e, waited, n = float("inf"), None, 0, 0
@@ -496,15 +509,15 @@ def _expected_run(val, max_epochs, patience):
 
 def _check_run(fit, val, max_epochs, patience):
     __tracebackhide__ = True
-    s = beside(fit, _Script, val)
-    model = s.model
-    history = call("fit_early_stopping", fit, model, s.train_epoch, s.validation_loss,
-                   max_epochs=max_epochs, patience=patience)
+    fitted = call("fit_early_stopping", beside(fit, _Script, val), fit, max_epochs, patience)
+    if not isinstance(fitted, _Fitted):
+        fail(f"fit_early_stopping: the scripted run returned {type(fitted).__name__}")
+    history = fitted.history
     n, best_e = _expected_run(val, max_epochs, patience)
     shown = ", ".join(f"{v:g}" for v in val[:max_epochs])
     case = f"validation losses [{shown}], patience {patience}, max_epochs {max_epochs}"
-    if s.epochs != n:
-        fail(f"with {case}: training should run {n} epochs and stop, it ran {s.epochs}. An epoch improves only "
+    if fitted.epochs != n:
+        fail(f"with {case}: training should run {n} epochs and stop, it ran {fitted.epochs}. An epoch improves only "
              f"when its loss is strictly below the best so far; stop after `patience` epochs in a row without "
              "improvement.")
     if not isinstance(history, dict) or not {"train_loss", "val_loss", "best_epoch"} <= set(history):
@@ -513,7 +526,7 @@ def _check_run(fit, val, max_epochs, patience):
     expect_close(f"history['train_loss'] with {case}", history["train_loss"], [10.0 / (e + 1) for e in range(n)])
     if history["best_epoch"] != best_e:
         fail(f"with {case}: best_epoch should be {best_e} (0-based), got {history['best_epoch']!r}")
-    weight = model.weight.item()
+    weight = fitted.weight
     if weight != best_e + 1:
         fail(f"with {case}: after training the model should hold the weights of its best epoch ({best_e}, 0-based), "
              f"but it holds those of epoch {int(weight) - 1}. Keep a COPY of the best weights (a state_dict "

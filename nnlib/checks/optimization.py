@@ -4,7 +4,8 @@ import numpy as np
 import torch
 
 from nnlib import seeding
-from nnlib.checks import answer_key, call, expect_close, fail, is_remote, neutral, optional, passed, stepper
+from nnlib.checks import (Step, answer_key, call, expect_close, fail, is_remote, listed, neutral, optional, passed,
+                          repeat, steps)
 from nnlib.topics import optimization as topic
 
 key = answer_key("optimization")
@@ -22,7 +23,12 @@ def _coded_data(n, shape=(2, 2), dtype=torch.float32):
 
 def _sample(fn, X, y, *num_points):
     __tracebackhide__ = True
-    out = call("sample_minibatch", fn, X, y, *num_points)
+    return _batch(call("sample_minibatch", fn, X, y, *num_points))
+
+
+def _batch(out):
+    """sample_minibatch's result checked to be (batch_inputs, batch_targets), two tensors."""
+    __tracebackhide__ = True
     if not (isinstance(out, (tuple, list)) and len(out) == 2):
         fail(f"sample_minibatch should return two tensors (batch_inputs, batch_targets), got {type(out).__name__}")
     xb, yb = out
@@ -76,7 +82,7 @@ def grade_sample_minibatch(fn):
             xb, yb = _sample(fn, X, y, k)
             _check_batch(xb, yb, X, y, k)
         X, y = _coded_data(60, (3,), dtype=torch.float64)
-        draws = [_sample(fn, X, y, 30) for _ in range(100)]
+        draws = [_batch(out) for out in listed("sample_minibatch", call("sample_minibatch", repeat(fn), 100, X, y, 30), 100)]
         for xb, yb in draws[:5]:
             _check_batch(xb, yb, X, y, 30)
         counts = np.bincount(torch.cat([yb for _, yb in draws]).numpy(), minlength=60)
@@ -84,8 +90,7 @@ def grade_sample_minibatch(fn):
     if distinct < 95:
         fail(f"100 calls gave only {distinct} different minibatches: draw new random indices on every call")
     # 3000 draws over 60 rows: about 50 each (std 7 drawn with replacement, less without); a row seen
-    # fewer than 15 or more than 85 times (5 std) is not drawn uniformly. 100 calls, not more: each
-    # is a request to the grading kernel.
+    # fewer than 15 or more than 85 times (5 std) is not drawn uniformly.
     if counts.min() < 15 or counts.max() > 85:
         fail(f"over 100 minibatches of 30 from 60 rows, every row should be drawn about 50 times; got "
              f"between {counts.min()} and {counts.max()} (rows never drawn: {list(np.flatnonzero(counts == 0))[:8]}). "
@@ -126,23 +131,18 @@ def _run(update, what, params0, loss_fn, state0, n_steps, kwargs, stale_grads=Tr
     __tracebackhide__ = True
     params = [p.clone().requires_grad_(True) for p in params0]
     state = [s.clone() for s in state0]
-    stepped = stepper(update, _Loss, loss_fn.seed) if student else None
-    history = []
-    for step in range(n_steps):
-        if stale_grads:
-            for p in params:
-                p.grad = torch.full_like(p, 3.0)
-        if student:
-            call(what, stepped, list(params), list(state), **kwargs)
-        else:
-            update(loss_fn(params), list(params), list(state), **kwargs)
-        for i, p in enumerate(params):
-            if not (torch.is_tensor(p) and p.is_leaf and p.requires_grad):
-                fail(f"after step {step + 1} parameter {i} is no longer a leaf tensor that requires grad: "
-                     "update the parameters without recording the update in autograd "
-                     "(inside `with torch.no_grad():` or through `.data`)")
-        history.append(([p.detach().clone() for p in params], [s.clone() for s in state]))
-    return history
+    stale = 3.0 if stale_grads else None
+    run = steps(update, _Loss, loss_fn.seed)
+    if student:
+        record = listed(what, call(what, run, n_steps, params, state, stale_grad=stale, **kwargs), n_steps, Step)
+    else:
+        record = run(n_steps, params, state, stale_grad=stale, **kwargs)
+    for number, step in enumerate(record, start=1):
+        if not step.leaves:
+            fail(f"after step {number} a parameter is no longer a leaf tensor that requires grad: "
+                 "update the parameters without recording the update in autograd "
+                 "(inside `with torch.no_grad():` or through `.data`)")
+    return [(step.params, step.state[0]) for step in record]
 
 
 def _compare(what, got, expected, state_name, rtol=1e-6, atol=1e-10, hint=""):

@@ -26,10 +26,10 @@ Requests (a JSON object, `op` and its fields; `h`: a handle number; trees in wir
     {"op": "unswap", "token": n}
     {"op": "iter", "h": h} / {"op": "len", "h": h}
     {"op": "isinstance", "h": h, "path": "module:name"}
-    {"op": "release"}                            forget every handle
     {"op": "manual_seed", "seed": n}            torch.manual_seed(n)
     {"op": "enter", "seed": n} / {"op": "leave"}  around one test: the random states of random,
-                                                 numpy and torch saved and seeded with n; put back
+                                                 numpy and torch saved and seeded with n; put back,
+                                                 and every handle forgotten
 Answers: {"ok": tree}, {"raised": [exception type name, message]} when the student's code raised,
 or {"refused": message} for a request this agent cannot carry out.
 """
@@ -125,9 +125,6 @@ def _run(request):
         return _encode(ns[_field(request, "name")])
     if op == "names":
         return _encode(sorted(k for k in _namespace() if isinstance(k, str) and not k.startswith("_")))
-    if op == "release":
-        _HANDLES.clear()
-        return None
     if op == "enter":
         _RNG.append(seeding.states(imported_only=True))
         seeding.seed_all(int(_field(request, "seed")), imported_only=True)
@@ -138,6 +135,7 @@ def _run(request):
         torch.manual_seed(int(_field(request, "seed")))
         return None
     if op == "leave":
+        _HANDLES.clear()
         if _RNG:
             seeding.restore(_RNG.pop())
         return None

@@ -474,7 +474,6 @@ def decide(client, cell, index, assignment, timeout=None):
         verdict = Verdict(True, None if score is None else float(score), printed=printed.getvalue())
     link.budget = link.used + 10  # tidying up is not the student's time
     with contextlib.suppress(JudgeFault, JudgeTimeout):
-        link.request(op="release")
         link.request(op="leave")
     verdict.kernel_seconds = link.used
     return verdict

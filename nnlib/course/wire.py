@@ -2,9 +2,10 @@
 
 The judge (nnlib.course.judge) asks the kernel for values and results of the student's code; the
 kernel's agent (nnlib.course.agent) answers in this format. Reading it builds only numbers,
-strings, lists, tuples, dicts, numpy arrays, torch tensors and torch modules made of the layers
-listed in `LAYERS` and of nnlib's own module classes; anything else stays in the kernel and travels as a handle (an int) that the
-judge can use in a later request. There is no pickle on either side.
+strings, lists, tuples, dicts, numpy arrays, torch tensors, torch modules made of the layers
+listed in `LAYERS` and of nnlib's own module classes, and nnlib's own frozen dataclasses (records
+such as nnlib.checks.Step); anything else stays in the kernel and travels as a handle (an int) that
+the judge can use in a later request. There is no pickle on either side.
 
     encode(value, handle) -> JSON-able tree     handle(obj) -> int, for what is not data
     decode(tree, resolve, limits) -> value      resolve(int) -> object, for handles
@@ -21,11 +22,14 @@ Tree nodes: JSON null/bool/int/str as themselves; everything else a one-key dict
                                             a torch.nn layer of LAYERS by its constructor arguments,
                                             or a module class of nnlib ("nnlib.models:LNNet") by its
                                             plain attributes, children and tensors
+    {"R": [record, [[field, value], ...]]}  a frozen dataclass of nnlib ("nnlib.checks:Step") by its fields
     {"h": [id, type name]}                  handle
     {"r": n}                                the n-th array/tensor/module already seen (aliasing kept)
 """
 
 import base64
+import dataclasses
+import importlib
 import math
 from dataclasses import dataclass
 
@@ -117,6 +121,8 @@ class _Encoder:
             return {"d": [[self(k), self(v)] for k, v in obj.items()]}
         if _is_torch(obj, "Size"):
             return {"t": [int(x) for x in obj]}
+        if _is_record(type(obj)):
+            return {"R": [_path(type(obj)), [[f.name, self(getattr(obj, f.name))] for f in dataclasses.fields(obj)]]}
         return {"h": [self.handle(obj), type(obj).__name__]}
 
     def _module(self, module):
@@ -126,7 +132,7 @@ class _Encoder:
             kwargs = {arg: (module.bias is not None if arg == "bias" else getattr(module, arg))
                       for arg in LAYERS[name]}
         else:
-            name = f"{cls.__module__}:{cls.__qualname__}"
+            name = _path(cls)
             kwargs = {k: v for k, v in vars(module).items()
                       if not k.startswith("_") and k != "training" and _plain(v)}
         own = [[n, self(t)] for n, t in list(module.named_parameters(recurse=False))
@@ -142,6 +148,32 @@ def _is_layer(cls):
 def _is_course_module(cls):
     """A module class of nnlib's own (e.g. nnlib.models.LNNet): travels by its structure."""
     return cls.__module__.startswith("nnlib.") and "<" not in cls.__qualname__
+
+
+def _is_record(cls):
+    """A frozen dataclass of nnlib's own (e.g. nnlib.checks.Step): travels by its fields."""
+    return (dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen
+            and _is_course_module(cls) and not cls.__module__.startswith("nnlib.course"))
+
+
+def _path(cls):
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def _nnlib_class(path):
+    """The class at "nnlib.module:Name" outside nnlib.course (whose classes never travel)."""
+    module_name, _, qualname = path.partition(":") if isinstance(path, str) else ("", "", "")
+    if not module_name.startswith("nnlib.") or module_name.startswith("nnlib.course"):
+        raise WireError(f"{path!r} is not a class of nnlib")
+    try:
+        cls = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            cls = getattr(cls, part)
+    except (ImportError, AttributeError):
+        raise WireError(f"no class {path!r}") from None
+    if not isinstance(cls, type):
+        raise WireError(f"{path!r} is not a class")
+    return cls
 
 
 def _plain(value):
@@ -237,6 +269,8 @@ class _Decoder:
             module = self._module(body, depth)
             self.seen[slot] = module
             return module
+        if kind == "R":
+            return self._record(body, depth)
         if kind == "h":
             ident, _ = body
             if type(ident) is not int:
@@ -266,6 +300,21 @@ class _Decoder:
                 raise WireError("a tensor's .grad does not match it")
             t.grad = value.detach()
         return t
+
+    def _record(self, body, depth):
+        path, pairs = body
+        cls = _nnlib_class(path)
+        if not _is_record(cls):
+            raise WireError(f"{path!r} is not a record class of nnlib")
+        values = {}
+        for pair in pairs:
+            if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)):
+                raise WireError(f"a field of {path} is not a (name, value) pair")
+            values[pair[0]] = self(pair[1], depth + 1)
+        names = [f.name for f in dataclasses.fields(cls)]
+        if sorted(values) != sorted(names):
+            raise WireError(f"{path} has the fields {names}, got {sorted(values)}")
+        return cls(**values)
 
     def _module(self, body, depth):
         import torch
@@ -300,28 +349,18 @@ class _Decoder:
         import torch
         if set(kwargs) - set(LAYERS[name]):
             raise WireError(f"bad arguments for {name}")
-        layer = getattr(torch.nn, name)
-        # skip_init: no random initialisation, so reading a module never moves the torch RNG
-        if name in ("Linear", "BatchNorm1d"):
-            return torch.nn.utils.skip_init(layer, **kwargs)
-        return layer(**kwargs)
+        # made with the torch RNG forked, so reading a module never moves it (its random initial
+        # values are replaced by the tensors sent); torch.nn.utils.skip_init would avoid drawing
+        # them, but its first use in a process costs 0.25 s, drawing a layer of 10^6 weights 5 ms
+        with torch.random.fork_rng(devices=[]):
+            return getattr(torch.nn, name)(**kwargs)
 
     @staticmethod
     def _course_module(path, attributes):
         """An nnlib module class rebuilt without its __init__: attributes, then children and tensors."""
-        import importlib
-
         import torch
-        module_name, _, qualname = path.partition(":")
-        if not module_name.startswith("nnlib.") or module_name.startswith("nnlib.course"):
-            raise WireError(f"{path!r} is not a module class of nnlib")
-        try:
-            cls = importlib.import_module(module_name)
-            for part in qualname.split("."):
-                cls = getattr(cls, part)
-        except (ImportError, AttributeError):
-            raise WireError(f"no module class {path!r}") from None
-        if not (isinstance(cls, type) and issubclass(cls, torch.nn.Module)):
+        cls = _nnlib_class(path)
+        if not issubclass(cls, torch.nn.Module):
             raise WireError(f"{path!r} is not a torch module class")
         module = cls.__new__(cls)
         torch.nn.Module.__init__(module)
