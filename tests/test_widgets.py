@@ -33,6 +33,17 @@ def test_a_demo_builds_headless_and_draws_its_default_once():
     assert box.button is None and box.controls["slope"].value == 2
 
 
+def test_a_demo_draws_nothing_while_grading(monkeypatch):
+    """While nbgrader runs the notebook, does a demo skip its drawing and say so in one line?"""
+    drawn = []
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    box = widgets.demo(lambda slope: drawn.append(slope), slope=widgets.slider("int", "slope", min=1, max=5, value=2))
+    assert drawn == [] and [o["text"] for o in box.canvas.outputs] == [widgets.NOT_DRAWN]
+    monkeypatch.delenv("NBGRADER_EXECUTION")
+    box.redraw()
+    assert drawn == [2]
+
+
 def test_slider_change_redraws_in_the_canvas_and_nowhere_else():
     """Does moving a slider after the cell ran replace the canvas's figure, with nothing shown outside it?"""
     box = widgets.demo(lambda slope: draw_lines(1, slope), slope=widgets.slider("int", "slope", min=1, max=5, value=2))
