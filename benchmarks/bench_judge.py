@@ -26,7 +26,7 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from nnlib.course import config, judge, submissions  # noqa: E402
+from nnlib.course import cells, config, judge, submissions  # noqa: E402
 from nnlib.course.client import GradingKernelManager  # noqa: E402
 from nnlib.course.preprocessors import sealed_env  # noqa: E402
 
@@ -63,7 +63,7 @@ def tests(assignment):
                     start = time.perf_counter()
                     verdict = judge.decide(client, cell, i, assignment)
                     seconds = time.perf_counter() - start
-                    grade_id = cell.metadata["nbgrader"]["grade_id"]
+                    grade_id = cells.grade_id(cell)
                     print(f"  {grade_id:28s} {requests[0]:5d} requests {seconds:6.2f} s, round trips {waited[0]:5.2f} s"
                           f"{'' if verdict.passed else '  (failed: ' + str(verdict.message)[:60] + ')'}", flush=True)
                     total[0] += requests[0]

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 from nbval.plugin import get_sanitize_patterns
 
-from nnlib.course import build, config, submissions
+from nnlib.course import build, cells, config, submissions
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = config.assignments(ROOT)
@@ -133,7 +133,7 @@ def test_release_has_no_solutions_no_hidden_tests_no_outputs(path):
     nb = nbformat.read(str(path), as_version=4)
     source = submissions.read(ROOT / "source" / path.parent.name / path.name)
     release_code = "\n".join(c.source for c in nb.cells)
-    for name, code in submissions.solution_regions(source).items():
+    for name, code in cells.solution_regions(source).items():
         lines = [l.strip() for l in code.splitlines() if len(l.strip()) > 12]
         leaked = [l for l in lines if l in release_code]
         assert not leaked, f"solution lines of {name!r} leak into the release: {leaked}"
@@ -147,7 +147,7 @@ def test_every_exercise_has_a_stub_that_names_it(path):
     """Does every answer stub raise NotImplementedError naming its exercise?"""
     source = submissions.read(ROOT / "source" / path.parent.name / path.name)
     release = nbformat.read(str(path), as_version=4)
-    for name in submissions.solution_regions(source):
+    for name in cells.solution_regions(source):
         submissions.fill(release, {name: "pass"})  # KeyError if the named stub is missing
 
 
@@ -155,7 +155,7 @@ def test_every_exercise_has_a_stub_that_names_it(path):
 def test_every_graded_exercise_has_points_and_a_visible_check(path):
     """Does each autograded test cell carry points and a self-check students can run?"""
     nb = nbformat.read(str(path), as_version=4)
-    tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]
+    tests = [c for c in nb.cells if cells.is_test(c)]
     assert tests
     for cell in tests:
         assert cell.metadata.nbgrader["points"] > 0
@@ -172,7 +172,7 @@ def test_solutions_keep_answers_but_not_hidden_tests(path):
 def _test_cell_sources(text):
     nb = json.loads(text)
     return "\n".join("".join(c["source"]) for c in nb["cells"]
-                     if c.get("metadata", {}).get("nbgrader", {}).get("grade") and c["cell_type"] == "code")
+                     if cells.is_test(c))
 
 
 @pytest.mark.parametrize("path", _notebooks("solutions"), ids=lambda p: p.parent.name)

@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nnlib.course import catalogue, submissions
+from nnlib.course import catalogue, cells, submissions
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOGUES = catalogue.find(ROOT)
@@ -46,13 +46,12 @@ def _notebook_regions_and_tests(cat):
     nb = submissions.read(ROOT / "source" / cat.assignment / cat.notebook)
     regions, tests = set(), set()
     for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
         if cell.cell_type != "code":
             continue
-        if meta.get("solution") and not meta.get("grade"):
-            regions |= set(submissions.solution_regions(nbformat.v4.new_notebook(cells=[cell])))
-        elif meta.get("grade"):
-            tests.add(meta["grade_id"])
+        if cells.is_answer(cell) and not cells.is_graded(cell):
+            regions |= set(cells.solution_regions(nbformat.v4.new_notebook(cells=[cell])))
+        elif cells.is_test(cell):
+            tests.add(cells.grade_id(cell))
     return regions, tests
 
 

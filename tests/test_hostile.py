@@ -23,7 +23,7 @@ import nbformat
 import pytest
 
 from conftest import orphaned_kernel_processes
-from nnlib.course import grade, submissions
+from nnlib.course import cells, grade, submissions
 
 ROOT = Path(__file__).resolve().parents[1]
 A, NAME = "a1_hyperparameters", "hyperparameters.ipynb"
@@ -45,7 +45,7 @@ class Fixture:
 
 
 def _cell(nb, gid):
-    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == gid)
+    return next(c for c in nb.cells if cells.grade_id(c) == gid)
 
 
 def _copy(cell, new_id):

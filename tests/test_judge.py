@@ -15,7 +15,7 @@ import pytest
 import torch
 from nbclient import NotebookClient
 
-from nnlib.course import agent, judge, wire
+from nnlib.course import agent, cells, judge, wire
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -256,7 +256,7 @@ def _test_cells():
     for path in sorted((ROOT / "source").glob("*/*.ipynb")):
         nb = nbformat.read(str(path), as_version=4)
         for cell in nb.cells:
-            if cell.get("metadata", {}).get("nbgrader", {}).get("grade") and cell.cell_type == "code":
+            if cells.is_test(cell):
                 yield path.parent.name, cell
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nnlib.course import submissions
+from nnlib.course import cells, submissions
 from nnlib.course.repair import restore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,7 +21,7 @@ def notebooks():
 
 
 def _at(nb, gid):
-    return next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == gid)
+    return next(i for i, c in enumerate(nb.cells) if cells.grade_id(c) == gid)
 
 
 def test_an_untouched_submission_is_left_as_is(notebooks):
@@ -62,7 +62,7 @@ def test_duplicates_are_graded_once_and_added_cells_kept(notebooks):
     nb.cells.insert(i + 1, copy.deepcopy(nb.cells[i]))
     nb.cells.insert(i, nbformat.v4.new_code_cell("def helper():\n    return 1"))
     fixed, changes = restore(nb, release)
-    graded = [c for c in fixed.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "loss"]
+    graded = [c for c in fixed.cells if cells.grade_id(c) == "loss"]
     assert len(graded) == 1 and any("def helper" in c.source for c in fixed.cells)
     assert len({c.get("id") for c in fixed.cells}) == len(fixed.cells)
     assert any("more than once" in c for c in changes) and not any("moved" in c for c in changes)

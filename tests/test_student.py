@@ -14,7 +14,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from nbgrader.validator import Validator
 
-from nnlib.course import config
+from nnlib.course import cells, config
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = config.assignments(ROOT)
@@ -27,14 +27,6 @@ def _release(assignment):
 
 def _solution(assignment):
     return ROOT / "solutions" / assignment / _release(assignment).name
-
-
-def _nbgrader(cell):
-    return cell.metadata.get("nbgrader", {})
-
-
-def _is_test_cell(cell):
-    return cell.cell_type == "code" and _nbgrader(cell).get("grade") and not _nbgrader(cell).get("solution")
 
 
 def _errors(cell):
@@ -94,12 +86,12 @@ def test_a_failing_self_check_shows_one_line(assignment, tmp_path_factory):
     """Does every failing self-check of a blank notebook show one short line, the check's message
     ("CheckFailed: <what is off>"), instead of a traceback through nnlib?"""
     nb, _ = run_all(assignment, tmp_path_factory)
-    failing = [c for c in nb.cells if _is_test_cell(c) and _errors(c)]
+    failing = [c for c in nb.cells if cells.is_test(c) and _errors(c)]
     assert failing, f"{assignment}: no self-check fails on a blank notebook"
     for cell in failing:
         (error,) = _errors(cell)
-        assert error.ename == "CheckFailed", f"{_nbgrader(cell)['grade_id']}: {error.ename}: {error.evalue}"
-        assert error.traceback == [f"CheckFailed: {error.evalue}"], (_nbgrader(cell)["grade_id"], error.traceback)
+        assert error.ename == "CheckFailed", f"{cells.grade_id(cell)}: {error.ename}: {error.evalue}"
+        assert error.traceback == [f"CheckFailed: {error.evalue}"], (cells.grade_id(cell), error.traceback)
         assert "\n" not in error.evalue and len(error.evalue) < 200, error.evalue
 
 
@@ -117,7 +109,7 @@ def test_validate_names_each_failing_check_in_one_line(assignment, tmp_path):
     nb = nbformat.read(path, as_version=4)
     failed = _validate(path).get("failed", [])
     assert failed
-    tests = {c.source.strip(): c for c in nb.cells if _is_test_cell(c)}
+    tests = {c.source.strip(): c for c in nb.cells if cells.is_test(c)}
     failed_tests = [f for f in failed if f["source"] in tests]
     assert failed_tests
     for failure in failed_tests:
@@ -132,7 +124,7 @@ def test_validate_fails_a_wrong_answer(tmp_path):
     message in one line?"""
     path = Path(shutil.copy(_release("a1_hyperparameters"), tmp_path))
     nb = nbformat.read(path, as_version=4)
-    (answer,) = [c for c in nb.cells if _nbgrader(c).get("grade_id") == "loss"]
+    (answer,) = [c for c in nb.cells if cells.grade_id(c) == "loss"]
     answer.source = re.sub(r"raise NotImplementedError\(.*\)", "mse = ((y_true - y_prediction) ** 2).sum()",
                            answer.source)
     nbformat.write(nb, path)

@@ -26,7 +26,7 @@ from pathlib import Path
 from nbclient import NotebookClient
 from nbgrader.utils import determine_grade
 
-from nnlib.course import judge, submissions
+from nnlib.course import cells, judge, submissions
 from nnlib.course.client import GradingKernelManager
 from nnlib.course.config import load_config
 from nnlib.course.preprocessors import sealed_env
@@ -99,10 +99,6 @@ class Outcome:
         return f"[{kind}] {self.answer.region}: {self.answer.label} -> {scores}"
 
 
-def _grade_id(cell):
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-
 def _drop_ignored_stderr(cell, pattern):
     if pattern:
         cell.outputs = [o for o in cell.outputs
@@ -127,7 +123,7 @@ class _Runner:
     def __init__(self, assignment, source_nb, workdir, timeout, ignore_pattern):
         self.assignment = assignment
         self.nb = copy.deepcopy(source_nb)
-        self.index = {_grade_id(c): i for i, c in enumerate(self.nb.cells) if _grade_id(c)}
+        self.index = {cells.grade_id(c): i for i, c in enumerate(self.nb.cells) if cells.grade_id(c)}
         self.pattern = ignore_pattern
         self.client = NotebookClient(self.nb, timeout=timeout, allow_errors=True,
                                      interrupt_on_timeout=True, kernel_name="python3",
@@ -154,7 +150,7 @@ class _Runner:
 
 def _cell_with_answer(release_nb, source_nb, cell_index, answer):
     """The answer's cell: its release version, this answer in its region, the master's elsewhere."""
-    regions = submissions.solution_regions(source_nb)
+    regions = cells.solution_regions(source_nb)
     cell = copy.deepcopy(release_nb.cells[cell_index])
     for name, code in regions.items():
         submissions._fill_cell(cell, name, answer.code if name == answer.region else code)
@@ -185,8 +181,8 @@ def run(root, catalogue, timeout=120):
             for i, cell in enumerate(runner.nb.cells):
                 if cell.cell_type != "code":
                     continue
-                if _grade_id(cell) in test_ids:
-                    baseline[_grade_id(cell)] = runner.score(cell, i)[0]
+                if cells.grade_id(cell) in test_ids:
+                    baseline[cells.grade_id(cell)] = runner.score(cell, i)[0]
                 else:
                     runner.run(cell, i)
             for answer in catalogue.answers:

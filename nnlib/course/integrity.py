@@ -17,6 +17,8 @@ import re
 
 from IPython.core.inputtransformer2 import TransformerManager
 
+from nnlib.course import cells
+
 # Names whose attributes (or themselves) student code must not overwrite.
 PROTECTED_ROOTS = {"check", "checks", "nnlib", "builtins", "__builtins__"}
 PROTECTED_PATHS = ("np.", "numpy.", "torch.allclose", "torch.isclose", "torch.equal", "torch.testing",
@@ -171,11 +173,9 @@ def _student_cells(nb, release_nb):
     """(where, cell) of the code cells a student wrote or changed; where: 'cell N (grade id)'."""
     given = {c.source for c in release_nb.cells if c.cell_type == "code"}
     for i, cell in enumerate(nb.cells):
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell.cell_type != "code" or cell.source in given or meta.get("locked") or \
-                (meta.get("grade") and not meta.get("solution")):
+        if cell.cell_type != "code" or cell.source in given or cells.is_locked(cell) or cells.is_test(cell):
             continue
-        yield f"cell {i + 1}" + (f" ({meta['grade_id']})" if meta.get("grade_id") else ""), cell
+        yield f"cell {i + 1}" + (f" ({cells.grade_id(cell)})" if cells.grade_id(cell) else ""), cell
 
 
 def scan(nb, release_nb):

@@ -36,7 +36,7 @@ from nbclient.exceptions import DeadKernelError
 
 from nnlib import seeding
 from nnlib.checks import is_remote  # noqa: F401 (the mark checks read: Remote.__judge_remote__)
-from nnlib.course import agent, wire
+from nnlib.course import agent, cells, wire
 
 BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 SEED = 0             # random states of the kernel and the judge at the start of every test
@@ -440,8 +440,7 @@ class Verdict:
 
 def is_judged(cell):
     """True for a graded code cell with a hidden test: the judge decides it."""
-    return (cell.cell_type == "code" and cell.get("metadata", {}).get("nbgrader", {}).get("grade", False)
-            and hidden_region(cell.source) is not None)
+    return cells.is_test(cell) and hidden_region(cell.source) is not None
 
 
 def decide(client, cell, index, assignment, timeout=None):

@@ -13,7 +13,7 @@ from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions, Execute
 from traitlets import Bool, List, Unicode
 
 from nnlib import reference
-from nnlib.course import judge
+from nnlib.course import cells, judge
 from nnlib.course.client import GradingKernelManager
 
 EXERCISE = "{exercise}"
@@ -27,7 +27,7 @@ class NamedClearSolutions(ClearSolutions):
     """
 
     def _replace_solution_region(self, cell, language):
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "this exercise")
+        grade_id = cells.grade_id(cell) or "this exercise"
         lines, new_lines = cell.source.split("\n"), []
         in_solution = replaced = False
         for line in lines:
@@ -49,7 +49,7 @@ class NamedClearSolutions(ClearSolutions):
         return replaced
 
     def preprocess_cell(self, cell, resources, index):
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "this exercise")
+        grade_id = cells.grade_id(cell) or "this exercise"
         stubs = self._raw_stubs = self.code_stub
         self.code_stub = {k: v.replace(EXERCISE, grade_id) for k, v in stubs.items()}
         try:
@@ -193,11 +193,11 @@ class ShortenFeedback(Preprocessor):
             return {g.name for g in notebook.grades if g.needs_manual_grade and g.manual_score is None}
 
     def preprocess_cell(self, cell, resources, index):
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade") and meta.get("solution") and meta.get("grade_id") in self._waiting:
+        if cells.is_graded(cell) and cells.is_answer(cell) and cells.grade_id(cell) in self._waiting:
+            meta = cells.meta(cell)
             given = meta.get("comment") or ""
             meta["comment"] = f"{PENDING_NOTE}\n\n{given}" if given else PENDING_NOTE
-        if cell.cell_type != "code" or not meta.get("grade"):
+        if cell.cell_type != "code" or not cells.is_graded(cell):
             return cell, resources
         if "BEGIN HIDDEN TESTS" in cell.source:
             kept, hidden = [], False

@@ -17,14 +17,12 @@ It returns the repaired notebook and a list of what it changed, in words.
 
 import copy
 
-
-def _gid(cell):
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+from nnlib.course import cells
 
 
 def _key(cell):
     """What identifies a cell across versions: its grade_id, else its cell id."""
-    gid = _gid(cell)
+    gid = cells.grade_id(cell)
     return ("grade_id", gid) if gid else ("id", cell.get("id"))
 
 
@@ -72,14 +70,14 @@ def restore(submitted, release):
     for rel_cell, key in zip(release.cells, release_keys):
         mine = found.get(key)
         cell = copy.deepcopy(rel_cell)
-        meta = rel_cell.get("metadata", {}).get("nbgrader", {})
+        meta = cells.meta(rel_cell)
         if mine is None:
             if meta.get("grade") or meta.get("solution") or meta.get("locked"):
                 changes.append(f"cell {key[1]} was missing: restored from the release")
         else:
-            if meta and mine.get("metadata", {}).get("nbgrader") != meta:
+            if meta and cells.meta(mine) != meta:
                 changes.append(f"grading metadata of {key[1]} was edited: restored")
-            if not (meta.get("locked") or (meta.get("grade") and not meta.get("solution"))):
+            if not (cells.is_locked(rel_cell) or cells.is_test(rel_cell)):
                 cell.source = mine.source        # answers and plain cells are the student's
             elif mine.source != rel_cell.source:
                 changes.append(f"cell {key[1]} was edited: the course's version was restored")

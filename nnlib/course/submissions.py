@@ -11,30 +11,10 @@ import textwrap
 
 import nbformat
 
+from nnlib.course import cells
+
 STUB_COMMENT = "# YOUR CODE HERE"
 TEXT_STUB = "YOUR ANSWER HERE"
-_BEGIN, _END = "BEGIN SOLUTION", "END SOLUTION"
-
-
-def _grade_id(cell):
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-
-def solution_regions(source_nb):
-    """{region name: dedented code or text} of every solution region of a master notebook."""
-    regions = {}
-    for cell in source_nb.cells:
-        name, lines = None, None
-        for line in cell.source.split("\n"):
-            if _BEGIN in line:
-                name = line.split(_BEGIN, 1)[1].strip() or _grade_id(cell)
-                lines = []
-            elif _END in line and lines is not None:
-                regions[name] = textwrap.dedent("\n".join(lines))
-                name, lines = None, None
-            elif lines is not None:
-                lines.append(line)
-    return regions
 
 
 def _stub_pattern(name):
@@ -44,7 +24,7 @@ def _stub_pattern(name):
 def _fill_cell(cell, name, answer):
     """Replace the stub of region `name` in `cell` by `answer`; True if the stub was found."""
     if cell.cell_type == "markdown":
-        if _grade_id(cell) == name and TEXT_STUB in cell.source:
+        if cells.grade_id(cell) == name and TEXT_STUB in cell.source:
             cell.source = cell.source.replace(TEXT_STUB, answer)
             return True
         return False
@@ -75,7 +55,7 @@ def fill(release_nb, answers):
 
 def solved(release_nb, source_nb, overrides=None):
     """The release notebook answered with the master's solutions, except the `overrides`."""
-    answers = solution_regions(source_nb)
+    answers = cells.solution_regions(source_nb)
     answers.update(overrides or {})
     return fill(release_nb, answers)
 

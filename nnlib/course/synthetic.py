@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 
-from nnlib.course import integrity, submissions
+from nnlib.course import cells, integrity, submissions
 
 BAD_INPUTS = ("not_json", "no_cells", "wrong_name", "endless", "tamper", "warnings", "deleted_test", "reordered")
 
@@ -28,12 +28,8 @@ class Expected:
     kind: str = "answers"
 
 
-def _grade_id(cell):
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-
 def _index(nb, gid):
-    return next(i for i, c in enumerate(nb.cells) if _grade_id(c) == gid)
+    return next(i for i, c in enumerate(nb.cells) if cells.grade_id(c) == gid)
 
 
 def _write(folder, name, nb):
@@ -95,14 +91,14 @@ def _bad(kind, student, folder, name, release, source, full, region):
         status = "graded with problems"
     elif kind == "tamper":
         nb = submissions.solved(release, source, {
-            region: submissions.solution_regions(source)[region] + "\nimport numpy\nnumpy.allclose = lambda *a, **k: True"})
+            region: cells.solution_regions(source)[region] + "\nimport numpy\nnumpy.allclose = lambda *a, **k: True"})
         _write(folder, name, nb)
         return Expected(student, "graded, flagged for review", dict(full), kind)
     elif kind == "warnings":
         # a right answer that makes numpy and a library warn each time it runs, tests included
         noisy = "import warnings\nwarnings.warn('this API is deprecated', DeprecationWarning)\n" \
                 "warnings.warn('a library warning')\n_ = np.log(np.zeros(1))\n"
-        nb = submissions.solved(release, source, {region: noisy + submissions.solution_regions(source)[region]})
+        nb = submissions.solved(release, source, {region: noisy + cells.solution_regions(source)[region]})
         nb.cells.insert(1, nbformat.v4.new_code_cell("import warnings\nwarnings.warn('a warning outside the tests')"))
         status = "graded"
     elif kind == "deleted_test":

@@ -23,7 +23,7 @@ from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 
-from nnlib.course import forkserver, integrity, repair
+from nnlib.course import cells, forkserver, integrity, repair
 from nnlib.course.config import load_config
 from nnlib.course.preprocessors import KILLED, STOPWATCH
 
@@ -127,15 +127,14 @@ def _messages(nb_path):
     nb = nbformat.read(str(nb_path), as_version=4)
     failures, notes = {}, []
     for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
         for out in cell.get("outputs", []):
             if out.output_type != "error":
                 continue
             text = f"{out.ename}: {out.evalue}".strip()
-            if meta.get("grade") and not meta.get("solution"):
-                failures.setdefault(meta.get("grade_id"), text)
+            if cells.is_test(cell):
+                failures.setdefault(cells.grade_id(cell), text)
             if out.ename in KERNEL_TROUBLE:
-                where = meta.get("grade_id") or f"cell {nb.cells.index(cell) + 1}"
+                where = cells.grade_id(cell) or f"cell {nb.cells.index(cell) + 1}"
                 notes.append(f"{where} {KERNEL_TROUBLE[out.ename]}")
                 break
     return failures, notes
