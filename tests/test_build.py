@@ -1,4 +1,5 @@
-"""release/ and solutions/ are generated from source/: up to date, and leak nothing."""
+"""release/, solutions/ and the README's table of assignments are generated from source/: up to date,
+and leak nothing."""
 
 import copy
 import json
@@ -9,7 +10,7 @@ import nbformat
 import pytest
 from nbval.plugin import get_sanitize_patterns
 
-from nnlib.course import build, cells, config, submissions
+from nnlib.course import build, cells, config, overview, submissions
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = config.assignments(ROOT)
@@ -90,6 +91,36 @@ def test_generated_notebooks_are_up_to_date(rebuilt, step, assignment):
         found = differences((fresh / name).read_text(), (committed / name).read_text())
         assert not found, (f"{step}/{assignment}/{name} is stale ({', '.join(found)} differ): "
                            f"run `course build {assignment}` and commit the result")
+
+
+def test_readme_table_of_assignments_is_up_to_date():
+    """Does the README's table of assignments say what the master notebooks say (title, seed, graded
+    cells and points), every graded cell of every notebook in it?"""
+    assert overview.current((ROOT / "README.md").read_text()) == overview.table(ROOT), \
+        "README.md's table of assignments is stale: run `course build`"
+    for assignment in ASSIGNMENTS:
+        for name in config.notebooks(ROOT, assignment):
+            nb = submissions.read(ROOT / "source" / assignment / name)
+            row = next(r for r in overview.rows(ROOT) if r.assignment == assignment)
+            assert [p for _, p, _ in row.graded] == [cells.points(c) for c in nb.cells if cells.is_graded(c)]
+
+
+def test_table_is_written_between_its_markers_only(tmp_path):
+    """Does writing the table replace what is between the markers and leave the rest of README.md alone,
+    and does a master notebook without its seed get an error naming the notebook?"""
+    (tmp_path / "source").symlink_to(ROOT / "source")
+    (tmp_path / "README.md").write_text(f"intro\n{overview.BEGIN}\nold table\n{overview.END}\nafter\n")
+    assert overview.write_table(tmp_path) is True
+    text = (tmp_path / "README.md").read_text()
+    assert text.startswith("intro\n") and text.endswith(f"{overview.END}\nafter\n") and "old table" not in text
+    assert overview.write_table(tmp_path) is False
+    source = tmp_path / "copy" / "source" / "a1_hyperparameters"
+    source.mkdir(parents=True)
+    nb = submissions.read(next((ROOT / "source" / "a1_hyperparameters").glob("*.ipynb")))
+    del nb.metadata["course"]
+    nbformat.write(nb, str(source / "hyperparameters.ipynb"))
+    with pytest.raises(overview.OverviewError, match=r"source/a1_hyperparameters/hyperparameters.ipynb: .*seed"):
+        overview.rows(tmp_path / "copy")
 
 
 def _notebook(*cells):

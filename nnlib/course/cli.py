@@ -11,8 +11,11 @@ from nnlib.course.config import find_root
 
 
 def _build(args):
+    from nnlib.course import overview
     from nnlib.course.build import build
     build(args.root, args.assignments or None)
+    if overview.write_table(args.root):
+        print("README.md: the table of assignments was rewritten from the master notebooks")
 
 
 def _collect(args):
