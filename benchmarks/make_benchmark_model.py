@@ -5,7 +5,7 @@
 An MLP with hidden layers (200, 100, 50) trained with Adam on the data set's training images
 (torch seed 2021, one CPU thread, so the same machine gives the same weights every time). The
 parameters are stored as float16 in nnlib/assets/<data>_benchmark_mlp.npz (about 70 kB for the
-digits); `nnlib.models.load_benchmark(<data>)` reads them. Digits: a few seconds on a laptop CPU.
+digits); `nnlib.topics.optimization.load_benchmark(<data>)` reads them. Digits: a few seconds on a laptop CPU.
 """
 
 import argparse
@@ -26,7 +26,7 @@ SETTINGS = {"digits": dict(epochs=40, batch_size=64, lr=1e-3), "mnist": dict(epo
 
 def train(dataset, epochs, batch_size, lr, seed=2021):
     torch.manual_seed(seed)
-    model = models.MLP(in_dim=dataset.in_dim, out_dim=10, hidden_dims=list(models.BENCHMARK_HIDDEN))
+    model = models.MLP(in_dim=dataset.in_dim, out_dim=10, hidden_dims=list(topic.BENCHMARK_HIDDEN))
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     X, y = dataset.X_train, dataset.y_train
     for _ in range(epochs):
@@ -48,8 +48,8 @@ def main():
     start = time.perf_counter()
     dataset = topic.handwritten_digits(args.data, path=args.mnist_dir)
     model = train(dataset, **SETTINGS[args.data])
-    path = models.save_benchmark(model, args.data)
-    stored = models.load_benchmark(args.data)
+    path = topic.save_benchmark(model, args.data)
+    stored = topic.load_benchmark(args.data)
     from nnlib.checks.optimization import _held_out_digits
 
     held_out = _held_out_digits(args.data)

@@ -1,9 +1,7 @@
 """The course's networks, numpy and torch, used by the notebooks' demos and the checks.
 
-Every numpy model here keeps one interface:
-
-    model.forward(x)            -> predictions, same shape as x
-    model.train(x, y, lr, n)    -> per-epoch records (numpy arrays)
+The networks one assignment alone uses live in its topic module (a1's DeepNarrowLNN, a2's LNNet
+and LRNet, a4's benchmark classifier).
 
 The answers to graded exercises are not here: they are the answer key, `nnlib.answers`.
 """
@@ -12,53 +10,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-
-def _leave_one_out_products(w):
-    """w: (n,) array -> (n,) array whose entry i is the product of all w_j with j != i."""
-    before = np.concatenate(([1.0], np.cumprod(w[:-1])))
-    after = np.concatenate((np.cumprod(w[::-1][:-1])[::-1], [1.0]))
-    return before * after
-
-
-class DeepNarrowLNN:
-    """Linear net with one neuron per layer: y = x * w_1 * ... * w_n, loss mean((y - p)^2) / 2."""
-
-    def __init__(self, init_ws):
-        """init_ws: array of n initial weights (any shape; flattened to (1, n))."""
-        init_ws = np.asarray(init_ws, dtype=float)
-        self.n = init_ws.size
-        self.W = init_ws.reshape(1, -1).copy()
-
-    def forward(self, x):
-        """x: (N,) array -> (N,) predictions x * prod(W)."""
-        return np.prod(self.W) * x
-
-    def loss(self, y_p, y_t):
-        """Half mean squared error of predictions y_p against targets y_t (equal shapes) -> float.
-
-        Predictions first, as in ShallowNarrowLNN.loss and the graded `loss(y_prediction, y_true)`.
-        """
-        return float(np.mean((y_p - y_t) ** 2 / 2))
-
-    def dloss_dw(self, x, y_t, y_p):
-        """Gradient w.r.t. W: -mean(x (y_t - y_p)) * prod_{j != i} w_j, shape (1, n)."""
-        ex = np.mean(x * (y_t - y_p))
-        with np.errstate(over="ignore", invalid="ignore"):
-            return -ex * _leave_one_out_products(self.W[0]).reshape(1, -1)
-
-    def train(self, x, y_t, eta, n_epochs):
-        """Gradient descent for n_epochs; returns (n_epochs,) losses, NaN after a divergence."""
-        losses = np.full(n_epochs, np.nan)
-        for i in range(n_epochs):
-            with np.errstate(over="ignore", invalid="ignore"):
-                y_p = self.forward(x)
-                losses[i] = self.loss(y_p, y_t)
-            grad = self.dloss_dw(x, y_t, y_p)
-            if not np.all(np.isfinite(grad)):
-                break
-            self.W -= eta * grad
-        return losses
 
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
@@ -168,87 +119,3 @@ def normal_weights_(model, std):
                 fan_out, fan_in = weight.shape
                 weight.normal_(0.0, std(fan_in, fan_out))
     return model
-
-
-def random_update(model, noise_scale=0.1, normalized=False):
-    """Add noise_scale * N(0, 1) noise to every parameter of `model` in place (torch's global RNG).
-
-    normalized: divide each noise tensor by its norm first.
-    """
-    with torch.no_grad():
-        for par in model.parameters():
-            noise = torch.randn_like(par)
-            if normalized:
-                noise /= torch.norm(noise)
-            par += noise_scale * noise
-
-
-class LNNet(nn.Module):
-    """Linear net with one hidden layer and no biases: hid = W1 x, out = W2 hid.
-
-    in_dim, hid_dim, out_dim: ints. forward(x: (N, in_dim) tensor) -> (out: (N, out_dim),
-    hid: (N, hid_dim)); the hidden activity is returned for representational similarity.
-    model.parameters() yields W1 (hid_dim, in_dim), then W2 (out_dim, hid_dim).
-    """
-
-    def __init__(self, in_dim, hid_dim, out_dim):
-        super().__init__()
-        self.in_hid = nn.Linear(in_dim, hid_dim, bias=False)
-        self.hid_out = nn.Linear(hid_dim, out_dim, bias=False)
-
-    def forward(self, x):
-        hid = self.in_hid(x)
-        out = self.hid_out(hid)
-        return out, hid
-
-
-class LRNet(nn.Module):
-    """Linear net with no hidden layer and no bias: out = W x (linear regression as a net).
-
-    forward(x: (N, in_dim) tensor) -> (N, out_dim) tensor.
-    """
-
-    def __init__(self, in_dim, out_dim):
-        super().__init__()
-        self.in_out = nn.Linear(in_dim, out_dim, bias=False)
-
-    def forward(self, x):
-        return self.in_out(x)
-
-
-BENCHMARK_HIDDEN = (200, 100, 50)
-
-
-def benchmark_path(dataset_name):
-    """Where the benchmark classifier of a data set ('digits' or 'mnist') is stored."""
-    from pathlib import Path
-
-    return Path(__file__).resolve().parent / "assets" / f"{dataset_name}_benchmark_mlp.npz"
-
-
-def save_benchmark(model, dataset_name):
-    """Store an MLP's parameters as float16 in a compressed .npz (see benchmark_path)."""
-    path = benchmark_path(dataset_name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    arrays = {name: p.detach().cpu().numpy().astype(np.float16) for name, p in model.state_dict().items()}
-    arrays["in_dim"] = np.array(model.in_dim)
-    arrays["hidden_dims"] = np.array([m.out_features for m in model.main if isinstance(m, nn.Linear)][:-1])
-    np.savez_compressed(path, **arrays)
-    return path
-
-
-def load_benchmark(dataset_name="digits"):
-    """The pre-trained benchmark MLP of a data set (float32, eval mode).
-
-    Made by the course's `python benchmarks/make_benchmark_model.py --data NAME` (deterministic,
-    seconds on a CPU); digits' is shipped with nnlib. Raises FileNotFoundError when there is none.
-    """
-    path = benchmark_path(dataset_name)
-    if not path.is_file():
-        raise FileNotFoundError(f"no benchmark model for {dataset_name!r}: nnlib ships one for the digits only "
-                                f"(the course's staff can add others at {path}).")
-    stored = np.load(path)
-    model = MLP(in_dim=int(stored["in_dim"]), out_dim=10, hidden_dims=[int(h) for h in stored["hidden_dims"]])
-    state = {k: torch.from_numpy(stored[k].astype(np.float32)) for k in model.state_dict()}
-    model.load_state_dict(state)
-    return model.eval()

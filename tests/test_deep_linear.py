@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from nnlib import answers, models
+from nnlib import answers
 from nnlib.topics import deep_linear as topic
 from nnlib.checks import deep_linear as check
 
@@ -77,7 +77,7 @@ def test_add_feature_uses_its_argument():
 def test_initializer_std_and_in_place():
     """Does initializer_ re-draw each weight in place with std gamma / sqrt(n_in + n_out)?"""
     torch.manual_seed(0)
-    net = models.LNNet(2000, 1000, 500)
+    net = topic.LNNet(2000, 1000, 500)
     params = list(net.parameters())
     answers.deep_linear.initializer_(net, 0.3)
     assert all(a is b for a, b in zip(params, net.parameters()))
@@ -93,7 +93,7 @@ def test_initializer_std_and_in_place():
 def test_total_weight_is_the_forward_map(dims):
     """Is total_weight the matrix the network applies (checked by running the net on the identity)?"""
     torch.manual_seed(1)
-    net = models.LNNet(*dims)
+    net = topic.LNNet(*dims)
     out, hid = net(torch.eye(dims[0]))
     assert hid.shape == (dims[0], dims[1])
     torch.testing.assert_close(answers.deep_linear.total_weight(net, dims[0]), out.detach().T)
@@ -102,7 +102,7 @@ def test_total_weight_is_the_forward_map(dims):
 def test_net_svd_reconstructs_the_map():
     """Does net_svd give U diag(S) V^T == W_tot, with S equal to numpy's singular values?"""
     torch.manual_seed(2)
-    net = models.LNNet(8, 30, 100)
+    net = topic.LNNet(8, 30, 100)
     w = answers.deep_linear.total_weight(net, 8)
     u, s, v = answers.deep_linear.net_svd(net, 8)
     torch.testing.assert_close(u @ torch.diag(s) @ v.T, w, atol=1e-5, rtol=1e-4)
@@ -127,7 +127,7 @@ def test_linear_regression_against_lstsq():
 def test_training_step_is_sgd_on_the_mse():
     """Does one epoch of train_lnnet move the weights as gradient descent on the MSE (independent autograd run)?"""
     torch.manual_seed(5)
-    net = models.LNNet(4, 6, 9)
+    net = topic.LNNet(4, 6, 9)
     w1, w2 = (p.detach().clone().requires_grad_(True) for p in net.parameters())
     x, y = torch.eye(4), torch.randn(4, 9)
     losses, modes, rsms, ills = topic.train_lnnet(net, x, y, 1, lr=0.5, illusory_i=2, progressbar=False)

@@ -9,7 +9,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from nnlib import answers, gradcheck, models  # noqa: E402
+from nnlib import answers, gradcheck  # noqa: E402
 from nnlib.topics import hyperparameters as topic  # noqa: E402
 from nnlib.checks import hyperparameters as check  # noqa: E402
 
@@ -107,7 +107,7 @@ def test_deep_gradient_matches_torch_autograd(depth):
     w = torch.tensor(w0, requires_grad=True)
     loss = torch.mean((torch.from_numpy(y) - torch.prod(w) * torch.from_numpy(x)) ** 2 / 2)
     loss.backward()
-    net = models.DeepNarrowLNN(w0)
+    net = topic.DeepNarrowLNN(w0)
     np.testing.assert_allclose(net.dloss_dw(x, y, net.forward(x))[0], w.grad.numpy(), rtol=1e-9)
 
 
@@ -115,7 +115,7 @@ def test_leave_one_out_products_handle_zero_weights():
     """Is the product of the other weights exact even when one weight is zero?"""
     w = np.array([2.0, 0.0, 3.0, -1.0])
     expected = np.array([np.prod(np.delete(w, i)) for i in range(w.size)])
-    np.testing.assert_array_equal(models._leave_one_out_products(w), expected)
+    np.testing.assert_array_equal(topic._leave_one_out_products(w), expected)
 
 
 def test_shallow_training_reduces_loss_and_records_every_epoch():
@@ -129,7 +129,7 @@ def test_shallow_training_reduces_loss_and_records_every_epoch():
 def test_deep_training_stops_on_divergence_with_nan_tail():
     """Does a diverging deep net stop early and leave NaN for the epochs it never ran?"""
     x = np.linspace(0, 1, 20)
-    losses = models.DeepNarrowLNN(np.full(30, 2.0)).train(x, 2 * x, 0.1, 100)
+    losses = topic.DeepNarrowLNN(np.full(30, 2.0)).train(x, 2 * x, 0.1, 100)
     assert np.isnan(losses[-1]) and np.isfinite(losses[0])
 
 
@@ -142,7 +142,7 @@ def test_narrow_nets_take_predictions_before_targets():
     """Do both narrow nets' loss take (y_p, y_t), in the order of the graded loss(y_prediction, y_true)?"""
     import inspect
 
-    for cls in (answers.hyperparameters.ShallowNarrowLNN, models.DeepNarrowLNN):
+    for cls in (answers.hyperparameters.ShallowNarrowLNN, topic.DeepNarrowLNN):
         assert list(inspect.signature(cls.loss).parameters) == ["self", "y_p", "y_t"], cls.__name__
 
 

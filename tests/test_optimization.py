@@ -254,19 +254,19 @@ def test_bonus_is_scored_on_digits_no_notebook_gets():
     X_held, y_held = check._held_out_digits("digits")
     seen = torch.cat([ds.X_train, ds.X_test])
     assert torch.cdist(X_held, seen).min() > 1e-6
-    _, acc = topic.evaluate(models.load_benchmark("digits"), X_held, y_held)
+    _, acc = topic.evaluate(topic.load_benchmark("digits"), X_held, y_held)
     assert acc > 0.97
-    assert check.grade_bonus(models.load_benchmark("digits")) == 2.0
+    assert check.grade_bonus(topic.load_benchmark("digits")) == 2.0
 
 
 def test_benchmark_model_is_shipped_and_accurate():
     """Does the stored benchmark load (float16 -> float32) and score above 97% on the digits' test set?"""
-    model = models.load_benchmark("digits")
+    model = topic.load_benchmark("digits")
     ds = topic.handwritten_digits()
     loss, acc = topic.evaluate(model, ds.X_test, ds.y_test)
     print(f"benchmark test accuracy {acc:.4f}, loss {loss:.3f}")
     assert acc > 0.97
-    assert models.benchmark_path("digits").stat().st_size < 100_000
+    assert topic.benchmark_path("digits").stat().st_size < 100_000
 
 
 def test_evaluate_matches_a_direct_computation():

@@ -10,6 +10,7 @@ from torch import nn
 from nnlib import models, seeding
 from nnlib.checks import call, expect_close, fail, neutral, optional, passed, rng, to_array
 from nnlib.checks import defined  # noqa: F401 (the notebook's test cells call check.defined)
+from nnlib.topics import deep_linear as topic
 
 EXAMPLE_LABELS = ("has_bones", "cannot_speak")   # the notebook's own illusions
 
@@ -50,7 +51,7 @@ def _std_message(i, shape, gamma, expected, got):
 def selfcheck_initializer(ex_initializer_):
     """The spread of the drawn weights for gamma = 1 and gamma = 3, and that they change in place."""
     __tracebackhide__ = True
-    model = models.LNNet(600, 200, 1)
+    model = topic.LNNet(600, 200, 1)
     stds = []
     for gamma in (1.0, 3.0):
         weight = _init_and_inspect(ex_initializer_, model, gamma, seed=7)[0].detach().double()
@@ -78,7 +79,7 @@ def grade_initializer(ex_initializer_):
     r = rng(301)
     nets = [nn.Sequential(nn.Linear(1000, 250, bias=False), nn.Linear(250, 400, bias=False),
                           nn.Linear(400, 80, bias=False)),
-            models.LNNet(500, 500, 200)]
+            topic.LNNet(500, 500, 200)]
     gammas = [1e-12, float(10 ** r.uniform(-3, 1))]
     gammas += [float(10 ** r.uniform(-3, 1))]
     for k, (net, gamma) in enumerate([(nets[0], gammas[1]), (nets[1], gammas[0]), (nets[1], gammas[2])]):
@@ -133,7 +134,7 @@ def _compare_svd(what, parts, w_tot, tol):
 
 def _net_with_total(seed, in_dim, hid_dim, out_dim):
     with seeding.kept(seed, ("torch",)):
-        model = models.normal_weights_(models.LNNet(in_dim, hid_dim, out_dim),
+        model = models.normal_weights_(topic.LNNet(in_dim, hid_dim, out_dim),
                                        lambda fan_in, _: 1.0 / math.sqrt(fan_in))
     w1, w2 = (p.detach().double().numpy() for p in model.parameters())
     return model, w2 @ w1
@@ -147,7 +148,7 @@ def selfcheck_net_svd(ex_net_svd):
     q_out, _ = np.linalg.qr(r.normal(size=(5, 3)))
     q_in, _ = np.linalg.qr(r.normal(size=(3, 3)))
     target = q_out @ np.diag([3.0, 2.0, 0.5]) @ q_in.T
-    model = models.LNNet(3, 4, 5)
+    model = topic.LNNet(3, 4, 5)
     with torch.no_grad():
         w1 = np.vstack([np.eye(3), np.zeros((1, 3))])                   # (4, 3): copies the input
         w2 = np.hstack([target, r.normal(size=(5, 1))])                 # (5, 4)

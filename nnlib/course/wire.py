@@ -20,7 +20,7 @@ Tree nodes: JSON null/bool/int/str as themselves; everything else a one-key dict
                                             operations; grad: its .grad as a "T" node, or null)
     {"m": [layer, kwargs, training, [[name, tensor], ...], [[name, module], ...]]}  torch module:
                                             a torch.nn layer of LAYERS by its constructor arguments,
-                                            or a module class of nnlib ("nnlib.models:LNNet") by its
+                                            or a module class of nnlib ("nnlib.topics.deep_linear:LNNet") by its
                                             plain attributes, children and tensors
     {"R": [record, [[field, value], ...]]}  a frozen dataclass of nnlib ("nnlib.checks:Step") by its fields
     {"h": [id, type name]}                  handle
@@ -146,7 +146,7 @@ def _is_layer(cls):
 
 
 def _is_course_module(cls):
-    """A module class of nnlib's own (e.g. nnlib.models.LNNet): travels by its structure."""
+    """A module class of nnlib's own (e.g. nnlib.topics.deep_linear.LNNet): travels by its structure."""
     return cls.__module__.startswith("nnlib.") and "<" not in cls.__qualname__
 
 

@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 from mpl_toolkits.axes_grid1 import make_axes_locatable
 import numpy as np
 import torch
+from torch import nn
 import ipywidgets as w
 
 from nnlib import models, plots, widgets
@@ -103,6 +104,39 @@ def add_feature(existing_features, new_feature):
 # Measurements and training runs ---------------------------------------------------------------
 
 
+class LNNet(nn.Module):
+    """Linear net with one hidden layer and no biases: hid = W1 x, out = W2 hid.
+
+    in_dim, hid_dim, out_dim: ints. forward(x: (N, in_dim) tensor) -> (out: (N, out_dim),
+    hid: (N, hid_dim)); the hidden activity is returned for representational similarity.
+    model.parameters() yields W1 (hid_dim, in_dim), then W2 (out_dim, hid_dim).
+    """
+
+    def __init__(self, in_dim, hid_dim, out_dim):
+        super().__init__()
+        self.in_hid = nn.Linear(in_dim, hid_dim, bias=False)
+        self.hid_out = nn.Linear(hid_dim, out_dim, bias=False)
+
+    def forward(self, x):
+        hid = self.in_hid(x)
+        out = self.hid_out(hid)
+        return out, hid
+
+
+class LRNet(nn.Module):
+    """Linear net with no hidden layer and no bias: out = W x (linear regression as a net).
+
+    forward(x: (N, in_dim) tensor) -> (N, out_dim) tensor.
+    """
+
+    def __init__(self, in_dim, out_dim):
+        super().__init__()
+        self.in_out = nn.Linear(in_dim, out_dim, bias=False)
+
+    def forward(self, x):
+        return self.in_out(x)
+
+
 @contextlib.contextmanager
 def single_thread():
     """Run torch on one thread inside the block (restored after).
@@ -166,7 +200,7 @@ def train_hsd(labels, features, lr=100.0, gamma=1e-12, n_epochs=250, hidden=30, 
     """
     inputs = torch.as_tensor(labels).float()
     targets = torch.as_tensor(features).float()
-    model = models.LNNet(inputs.size(1), hidden, targets.size(1))
+    model = LNNet(inputs.size(1), hidden, targets.size(1))
     # N(0, (gamma / sqrt(n_in + n_out))^2), the course's small start
     models.normal_weights_(model, lambda fan_in, fan_out: gamma / math.sqrt(fan_out + fan_in))
     return model, train_lnnet(model, inputs, targets, n_epochs, lr, illusory_i, progressbar)
@@ -179,7 +213,7 @@ def train_lrnet(labels, features, lr=1000.0, n_epochs=250):
     """
     inputs = torch.as_tensor(labels).float()
     targets = torch.as_tensor(features).float()
-    model = models.LRNet(inputs.size(1), targets.size(1))
+    model = LRNet(inputs.size(1), targets.size(1))
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     criterion = torch.nn.MSELoss()
     losses = np.zeros(n_epochs)

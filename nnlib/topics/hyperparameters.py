@@ -13,7 +13,7 @@ import numpy as np
 from IPython.display import display
 import ipywidgets as w
 
-from nnlib import models, plots, seeding, widgets
+from nnlib import plots, seeding, widgets
 
 
 # Data -----------------------------------------------------------------------------------------
@@ -131,9 +131,56 @@ def converged_epoch(losses, threshold=REGISTRATION.threshold):
     return first if below[first:].all() else None
 
 
+def _leave_one_out_products(w):
+    """w: (n,) array -> (n,) array whose entry i is the product of all w_j with j != i."""
+    before = np.concatenate(([1.0], np.cumprod(w[:-1])))
+    after = np.concatenate((np.cumprod(w[::-1][:-1])[::-1], [1.0]))
+    return before * after
+
+
+class DeepNarrowLNN:
+    """Linear net with one neuron per layer: y = x * w_1 * ... * w_n, loss mean((y - p)^2) / 2."""
+
+    def __init__(self, init_ws):
+        """init_ws: array of n initial weights (any shape; flattened to (1, n))."""
+        init_ws = np.asarray(init_ws, dtype=float)
+        self.n = init_ws.size
+        self.W = init_ws.reshape(1, -1).copy()
+
+    def forward(self, x):
+        """x: (N,) array -> (N,) predictions x * prod(W)."""
+        return np.prod(self.W) * x
+
+    def loss(self, y_p, y_t):
+        """Half mean squared error of predictions y_p against targets y_t (equal shapes) -> float.
+
+        Predictions first, as in ShallowNarrowLNN.loss and the graded `loss(y_prediction, y_true)`.
+        """
+        return float(np.mean((y_p - y_t) ** 2 / 2))
+
+    def dloss_dw(self, x, y_t, y_p):
+        """Gradient w.r.t. W: -mean(x (y_t - y_p)) * prod_{j != i} w_j, shape (1, n)."""
+        ex = np.mean(x * (y_t - y_p))
+        with np.errstate(over="ignore", invalid="ignore"):
+            return -ex * _leave_one_out_products(self.W[0]).reshape(1, -1)
+
+    def train(self, x, y_t, eta, n_epochs):
+        """Gradient descent for n_epochs; returns (n_epochs,) losses, NaN after a divergence."""
+        losses = np.full(n_epochs, np.nan)
+        for i in range(n_epochs):
+            with np.errstate(over="ignore", invalid="ignore"):
+                y_p = self.forward(x)
+                losses[i] = self.loss(y_p, y_t)
+            grad = self.dloss_dw(x, y_t, y_p)
+            if not np.all(np.isfinite(grad)):
+                break
+            self.W -= eta * grad
+        return losses
+
+
 def train_deep_narrow(depth, lr, init_weight, x, y, n_epochs=REGISTRATION.n_epochs):
     """Train a DeepNarrowLNN of `depth` weights all set to `init_weight`; -> (n_epochs,) losses."""
-    net = models.DeepNarrowLNN(np.full((1, depth), float(init_weight)))
+    net = DeepNarrowLNN(np.full((1, depth), float(init_weight)))
     return net.train(x, y, lr, n_epochs)
 
 

@@ -248,11 +248,62 @@ def evaluate(model, X, y, batch_size=1000):
     return total_loss / len(y), correct / len(y)
 
 
+def random_update(model, noise_scale=0.1, normalized=False):
+    """Add noise_scale * N(0, 1) noise to every parameter of `model` in place (torch's global RNG).
+
+    normalized: divide each noise tensor by its norm first.
+    """
+    with torch.no_grad():
+        for par in model.parameters():
+            noise = torch.randn_like(par)
+            if normalized:
+                noise /= torch.norm(noise)
+            par += noise_scale * noise
+
+
+BENCHMARK_HIDDEN = (200, 100, 50)
+
+
+def benchmark_path(dataset_name):
+    """Where the benchmark classifier of a data set ('digits' or 'mnist') is stored."""
+    from pathlib import Path
+
+    return Path(__file__).resolve().parents[1] / "assets" / f"{dataset_name}_benchmark_mlp.npz"
+
+
+def save_benchmark(model, dataset_name):
+    """Store an MLP's parameters as float16 in a compressed .npz (see benchmark_path)."""
+    path = benchmark_path(dataset_name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {name: p.detach().cpu().numpy().astype(np.float16) for name, p in model.state_dict().items()}
+    arrays["in_dim"] = np.array(model.in_dim)
+    arrays["hidden_dims"] = np.array([m.out_features for m in model.main if isinstance(m, torch.nn.Linear)][:-1])
+    np.savez_compressed(path, **arrays)
+    return path
+
+
+def load_benchmark(dataset_name="digits"):
+    """The pre-trained benchmark MLP of a data set (float32, eval mode).
+
+    Made by the course's `python benchmarks/make_benchmark_model.py --data NAME` (deterministic,
+    seconds on a CPU); digits' is shipped with nnlib. Raises FileNotFoundError when there is none.
+    """
+    path = benchmark_path(dataset_name)
+    if not path.is_file():
+        raise FileNotFoundError(f"no benchmark model for {dataset_name!r}: nnlib ships one for the digits only "
+                                f"(the course's staff can add others at {path}).")
+    stored = np.load(path)
+    model = models.MLP(in_dim=int(stored["in_dim"]), out_dim=10, hidden_dims=[int(h) for h in stored["hidden_dims"]])
+    state = {k: torch.from_numpy(stored[k].astype(np.float32)) for k in model.state_dict()}
+    model.load_state_dict(state)
+    return model.eval()
+
+
 def overparam_runs(base_model, X, y, update_fn, max_steps=150, lr=5e-2, num_inits=7, noise_scale=2e-1,
                    progressbar=True):
     """Full-batch training of num_inits perturbed copies of base_model -> (num_inits, max_steps) losses.
 
-    Each copy gets models.random_update(copy, noise_scale) (torch's global RNG), then max_steps
+    Each copy gets random_update(copy, noise_scale) (torch's global RNG), then max_steps
     steps of update_fn(loss, params, lr=lr) on (X, y).
     """
     from tqdm.auto import tqdm
@@ -260,7 +311,7 @@ def overparam_runs(base_model, X, y, update_fn, max_steps=150, lr=5e-2, num_init
     losses = np.zeros((num_inits, max_steps))
     for i in tqdm(range(num_inits), disable=not progressbar, desc="initialisations"):
         model = copy.deepcopy(base_model)
-        models.random_update(model, noise_scale=noise_scale)
+        random_update(model, noise_scale=noise_scale)
         losses[i] = optim.train_steps(model.parameters(), itertools.repeat((X, y), max_steps),
                                       lambda batch: F.nll_loss(model(batch[0]), batch[1]), update_fn, lr=lr)
     return losses
