@@ -286,3 +286,46 @@ def test_a_submissions_kernel_finds_the_answer_key_sealed(sealed):
     executor.preprocess(nb, {"metadata": {"path": str(ROOT)}})
     text = nb.cells[0].outputs[0]["text"]
     assert ("not available while grading" in text) if sealed else text == "imported\n"
+
+
+# ---- checks that run several calls in the kernel ---------------------------------------------------------
+
+MOMENTUM = '''
+import torch
+import nnlib.checks
+from nnlib.checks import optimization as check
+def momentum_update(loss, params, grad_vel, lr=1e-3, beta=0.8):
+    grads = torch.autograd.grad(loss, params)
+    with torch.no_grad():
+        for par, vel, g in zip(params, grad_vel, grads):
+            vel *= beta
+            vel -= lr * g
+            par.add_(vel)
+'''
+# The course's step runner replaced in the kernel by one that reports steps never taken.
+FORGED_STEPS = '''
+def forged(self, n_steps, params, *state, **options):
+    return [nnlib.checks.Step(params=[p.detach().clone() for p in params], state=[list(s) for s in state],
+                              leaves=True, kept=True)] * n_steps
+nnlib.checks.Steps.__call__ = forged
+'''
+
+
+def test_a_forged_run_of_steps_is_only_data():
+    """Does a notebook that replaces the kernel-side step runner (nnlib.checks.Steps) get what its forged
+    records say: the judge compares every step with its own reference, so the same right answer that
+    passes honestly fails once it forges (its own result, nothing else)?"""
+    test = nbformat.v4.new_code_cell(
+        '"""Is `momentum_update` right?"""\ncheck.selfcheck_momentum(momentum_update)\n'
+        f'{judge.BEGIN}\ncheck.grade_momentum(momentum_update)\n{judge.END}',
+        metadata={"nbgrader": {"grade": True, "solution": False, "grade_id": "test_momentum", "points": 3}})
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(MOMENTUM), test,
+                                         nbformat.v4.new_code_cell(FORGED_STEPS)])
+    client = NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True)
+    with client.setup_kernel():
+        client.execute_cell(nb.cells[0], 0)
+        honest = judge.decide(client, test, 1, "a4_optimization")
+        client.execute_cell(nb.cells[2], 2)
+        forged = judge.decide(client, test, 1, "a4_optimization")
+    assert honest.passed, honest.message
+    assert not forged.passed and "still zero" in forged.message
