@@ -239,7 +239,7 @@ def test_an_oscillating_record_is_judged_by_its_own_swings():
     net = models.make_MLP(3, 10, 2)
     X = torch.randn(50, 3)
     y = net(X).detach() + 0.01 * torch.randn(50, 1)
-    final = float(((net(X) - y) ** 2).mean())
+    final = float(((net(X) - y) ** 2).mean().detach())
     swinging = np.array([final * 4, final / 2, final * 3, final / 7])       # ends 7 times below the net's error
     with pytest.raises(CheckFailed, match="should record the training losses"):
         check._last_loss_matches("Es", swinging, net, X, y, 1.0, "", bounds=check.LAST_STEP_QUASI)

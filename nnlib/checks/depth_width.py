@@ -155,7 +155,7 @@ def selfcheck_initialize_layers(initialize_layers):
         torch.manual_seed(42)
         np.random.seed(42)
         call("initialize_layers", initialize_layers, net, 1)
-        first = float(next(net.parameters())[0][0])
+        first = float(next(net.parameters()).detach()[0][0])
     if abs(first - SEED_FIRST_WEIGHT) < 1e-3:
         print(f"after set_seed(42), make_MLP(10, 3, 2) with sigma 1 starts with the weight {first:.3f}, "
               "as in the course")
