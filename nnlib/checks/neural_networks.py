@@ -374,7 +374,7 @@ def _run_adam(adam_update, params, loss_fn, n_steps, **hyper):
         if not step.kept:
             fail("adam_update replaced tensors in `params`; update them in place (p -= ... under torch.no_grad())")
         for m, p in zip(step.state[0] + step.state[1], step.params + step.params):
-            if not (hasattr(m, "shape") and tuple(m.shape) == tuple(p.shape)):
+            if not (torch.is_tensor(m) and tuple(m.shape) == tuple(p.shape)):
                 fail(f"after adam_update the state lists should still hold tensors shaped like the parameters, "
                      f"got {type(m).__name__} {tuple(getattr(m, 'shape', ()))}")
     return [([p.numpy() for p in step.params], [m.detach().numpy() for m in step.state[0]],
