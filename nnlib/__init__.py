@@ -11,7 +11,7 @@ Modules
 -------
 What the course shares, once:
 models     the networks: one builder (`stack`) that make_MLP, MLP and dense_network name,
-           initialization by fans, parameter counts; the small numpy nets.
+           initialization by fans, parameter counts.
 optim      hand-written parameter updates (one interface, see its docstring) and the loop
            that trains with them (`train_steps`).
 seeding    set_seed, and `kept`: seed and/or restore random, numpy and torch around a block.
@@ -20,11 +20,12 @@ arrays     tensors, lists and numbers to numpy arrays.
 data       data sets that several assignments use (scikit-learn's digits, offline).
 plots      showing a figure (in a cell, or in a demo's canvas), and the loss curve.
 widgets    what every ipywidgets demo shares: `demo`, `slider`, `Canvas`, `redraw`; each demo
-           renders once with its defaults when run headless.
+           renders once with its defaults when run headless, and not at all while grading.
 
 Each assignment's own, in one module:
-topics     `topics.<topic>`: the assignment's data, measurements and training runs, figures
-           and demos (a1's registration contract is `topics.hyperparameters.REGISTRATION`).
+topics     `topics.<topic>`: the assignment's data, its own networks, measurements and training
+           runs, figures and demos (a1's registration contract is
+           `topics.hyperparameters.REGISTRATION`).
 
 Around them:
 runtime    where the notebook runs (interactive or graded).
