@@ -233,6 +233,23 @@ def test_size_prediction_names_the_sweep_when_its_errors_are_nan():
             check(ns)
 
 
+def test_a_phase_may_start_within_the_records_own_swings():
+    """Does a phase that starts a little above where the last ended pass when the record swings that
+    much anyway (as at losses near 1e-6, whose digits depend on the CPU), and does a new student fail?"""
+    smooth = 1e-3 * 0.99 ** np.arange(400)                      # four phases of 100 epochs
+    swinging = smooth * np.where(np.arange(400) % 2, 1.0, 1.25)  # consecutive losses differ by 25 %
+    for k in (1, 2, 3):
+        swinging[100 * k] = swinging[100 * k - 1] * 1.6
+    check._same_student(swinging, 100)
+    jumps = smooth.copy()
+    jumps[200] = jumps[199] * 1.6
+    with pytest.raises(CheckFailed, match="phase 3 starts"):
+        check._same_student(jumps, 100)
+    restarted = np.concatenate([smooth[:100]] * 4)
+    with pytest.raises(CheckFailed, match="phase 2 starts: every phase should go on training the same student"):
+        check._same_student(restarted, 100)
+
+
 def test_an_oscillating_record_is_judged_by_its_own_swings():
     """Does the quasi-linear record pass however its last step swings, and fail when it has another scale?"""
     torch.manual_seed(0)
