@@ -98,10 +98,11 @@ def test_readme_table_of_assignments_is_up_to_date():
     cells and points), every graded cell of every notebook in it?"""
     assert overview.current((ROOT / "README.md").read_text()) == overview.table(ROOT), \
         "README.md's table of assignments is stale: run `course build`"
+    rows = {row.assignment: row for row in overview.rows(ROOT)}
     for assignment in ASSIGNMENTS:
         for name in config.notebooks(ROOT, assignment):
             nb = submissions.read(ROOT / "source" / assignment / name)
-            row = next(r for r in overview.rows(ROOT) if r.assignment == assignment)
+            row = rows[assignment]
             assert [p for _, p, _ in row.graded] == [cells.points(c) for c in nb.cells if cells.is_graded(c)]
 
 
