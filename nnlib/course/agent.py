@@ -34,7 +34,6 @@ Answers: {"ok": tree}, {"raised": [exception type name, message]} when the stude
 or {"refused": message} for a request this agent cannot carry out.
 """
 
-import importlib
 import json
 import warnings
 
@@ -74,16 +73,6 @@ def _namespace():
     from IPython import get_ipython
 
     return get_ipython().user_ns
-
-
-def _lookup(path, prefixes=("nnlib.",)):
-    module, _, name = path.partition(":")
-    if not module.startswith(prefixes):
-        raise wire.WireError(f"{path} is not one of the objects the judge may name")
-    obj = importlib.import_module(module)
-    for part in name.split("."):
-        obj = getattr(obj, part)
-    return obj
 
 
 def identities(value, path=()):
@@ -140,7 +129,7 @@ def _run(request):
             seeding.restore(_RNG.pop())
         return None
     if op == "new":
-        factory = _lookup(_field(request, "path"))
+        factory = wire.lookup(_field(request, "path"))
         return _encode(factory(*_decode(_field(request, "args")), **_decode(_field(request, "kwargs"))))
     if op == "unswap":
         namespace, name, had, old = _SWAPS.pop(_field(request, "token"))
@@ -169,7 +158,7 @@ def _run(request):
     if op == "len":
         return len(target)
     if op == "isinstance":
-        return isinstance(target, _lookup(_field(request, "path"), ("nnlib.", "torch.")))
+        return isinstance(target, wire.lookup(_field(request, "path"), ("nnlib.", "torch.")))
     if op == "swap":
         namespace = getattr(target, "__globals__", None)
         if not isinstance(namespace, dict):
@@ -177,7 +166,7 @@ def _run(request):
         name = _field(request, "name")
         token = len(_SWAPS) + 1
         _SWAPS[token] = (namespace, name, name in namespace, namespace.get(name))
-        namespace[name] = _lookup(_field(request, "path"))
+        namespace[name] = wire.lookup(_field(request, "path"))
         return token
     raise _Refused(f"unknown request {op!r}")
 

@@ -160,17 +160,29 @@ def _path(cls):
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
+def lookup(path, prefixes=("nnlib.",)):
+    """The object at "module:name" (name may be dotted) of a module whose name starts with one of
+    `prefixes`; WireError for any other path, or one that names nothing."""
+    module_name, _, qualname = path.partition(":") if isinstance(path, str) else ("", "", "")
+    if not module_name.startswith(prefixes):
+        raise WireError(f"{path!r} is not one of the objects the judge may name")
+    try:
+        obj = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError):
+        raise WireError(f"no object {path!r}") from None
+    return obj
+
+
 def _nnlib_class(path):
     """The class at "nnlib.module:Name" outside nnlib.course (whose classes never travel)."""
-    module_name, _, qualname = path.partition(":") if isinstance(path, str) else ("", "", "")
-    if not module_name.startswith("nnlib.") or module_name.startswith("nnlib.course"):
+    if not isinstance(path, str) or path.startswith("nnlib.course"):
         raise WireError(f"{path!r} is not a class of nnlib")
     try:
-        cls = importlib.import_module(module_name)
-        for part in qualname.split("."):
-            cls = getattr(cls, part)
-    except (ImportError, AttributeError):
-        raise WireError(f"no class {path!r}") from None
+        cls = lookup(path)
+    except WireError as exc:
+        raise WireError(f"{path!r} is not a class of nnlib ({exc})") from None
     if not isinstance(cls, type):
         raise WireError(f"{path!r} is not a class")
     return cls
