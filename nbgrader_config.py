@@ -10,7 +10,8 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPrep
 
 from nnlib.course.formgrader import NBGRADER_TEMPLATES, TEMPLATES
 from nnlib.course.preprocessors import (
-    GuardedExecute, NamedClearSolutions, NormalizeOutputs, OfflineMath, ShortenFeedback, StripHiddenTests)
+    FeedbackExporter, GuardedExecute, NamedClearSolutions, NormalizeOutputs, OfflineMath, ShortenFeedback,
+    StripHiddenTests)
 
 c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
 
@@ -54,6 +55,7 @@ c.Autograde.autograde_preprocessors = [
     AssignLatePenalties, CheckCellMetadata,
 ]
 c.GenerateFeedback.preprocessors = [GetGrades, ShortenFeedback, CSSHTMLHeaderPreprocessor]
+c.GenerateFeedback.exporter_class = FeedbackExporter   # an HTMLExporter compiling its templates once
 # Every HTML page made from a notebook (the feedback files, formgrader's grading pages) carries
 # its formulas as MathML, which browsers draw offline; MathJax from a CDN is not needed.
 c.HTMLExporter.preprocessors = [OfflineMath]

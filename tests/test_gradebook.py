@@ -149,3 +149,37 @@ def test_formulas_become_mathml_and_code_is_left_alone():
     got = latex_to_mathml(text)
     assert got.count("<math") == 2 and 'display="block"' in got
     assert "`x = $y$`" in got and "\\$5" in got and "\\notacommand{" in got
+
+
+def test_feedback_templates_are_compiled_once_and_again_when_changed(tmp_path, monkeypatch):
+    """Does a second feedback exporter reuse the templates the first compiled, render the same
+    page, and compile a template again once its source has changed?"""
+    import nbformat
+    from jinja2 import Environment
+
+    from nnlib.course.preprocessors import CompiledTemplates, FeedbackExporter
+
+    monkeypatch.setattr(FeedbackExporter, "compiled", CompiledTemplates())
+    compiled = []
+    compile_ = Environment.compile
+    monkeypatch.setattr(Environment, "compile", lambda self, source, name=None, filename=None, *a, **k:
+                        compiled.append(filename) or compile_(self, source, name, filename, *a, **k))
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Feedback")])
+    folder = tmp_path / "templates" / "page"
+    folder.mkdir(parents=True)
+    (folder / "conf.json").write_text('{"base_template": "lab"}')
+    (folder / "index.html.j2").write_text('{%- extends "lab/index.html.j2" -%}')
+
+    def render():
+        exporter = FeedbackExporter(template_name="page", extra_template_basedirs=[str(tmp_path / "templates")])
+        return exporter.from_notebook_node(nb)[0]
+
+    first = render()
+    assert compiled, "nothing was compiled"
+    compiled.clear()
+    assert render() == first
+    assert compiled == []
+    (folder / "index.html.j2").write_text('{%- extends "lab/index.html.j2" -%}\n{%- block header -%}changed{%- endblock -%}')
+    changed = render()
+    assert [Path(f).name for f in compiled] == ["index.html.j2"]
+    assert "changed" in changed and changed != first

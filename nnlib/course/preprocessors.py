@@ -1,4 +1,5 @@
-"""nbconvert preprocessors that nbgrader_config.py plugs into nbgrader's pipelines."""
+"""nbconvert preprocessors that nbgrader_config.py plugs into nbgrader's pipelines, and the
+exporter of the feedback pages."""
 
 import os
 import re
@@ -7,6 +8,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from time import perf_counter
 
+from jinja2 import BytecodeCache
+from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions, Execute
@@ -289,3 +292,36 @@ class OfflineMath(Preprocessor):
         if cell.cell_type == "markdown" and ("$" in cell.source or "\\(" in cell.source or "\\[" in cell.source):
             cell.source = latex_to_mathml(cell.source)
         return cell, resources
+
+
+class CompiledTemplates(BytecodeCache):
+    """Jinja's compiled templates, kept in this process's memory.
+
+    A bucket is found by template name and file and holds the checksum of the source it was
+    compiled from, so a template that changes on disk is compiled again.
+    """
+
+    def __init__(self):
+        self.code = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+class FeedbackExporter(HTMLExporter):
+    """nbconvert's HTMLExporter whose templates are compiled once per process, not once per page.
+
+    nbgrader makes a new exporter for every submission's feedback, and compiling the feedback
+    template and those it extends took 0.18 s of each (bench_class.py --breakdown, "feedback HTML").
+    """
+
+    compiled = CompiledTemplates()
+
+    def _create_environment(self):
+        environment = super()._create_environment()
+        environment.bytecode_cache = self.compiled
+        return environment
