@@ -25,14 +25,18 @@ with it. The server's socket has a name in Linux's abstract namespace (no file):
 kernel, in a network namespace of its own, cannot reach it; an unsandboxed one can, but only the
 worker and processes it started may ask the server for anything (peer credentials), and the
 name is not in a kernel's environment.
-Modules whose import reads settings a kernel changes (matplotlib's backend) are not preloaded.
-ipywidgets is: the one thing its import does for a running kernel, registering the widgets'
-comm targets, is done by each forked kernel once it has started.
+Two preloaded modules do at import something that belongs to a running kernel, and each forked
+kernel does it again for itself: ipywidgets registers the widgets' comm targets, and matplotlib
+takes its backend from MPLBACKEND, which ipykernel sets only once the kernel starts (the inline
+backend, unless the environment names another). pyplot chooses no backend at import: the kernel's
+first figure loads the one its rcParams name.
 """
 
 import argparse
 import ctypes
+import gc
 import json
+import mmap
 import os
 import resource
 import secrets
@@ -52,7 +56,11 @@ ENV = "NNLIB_KERNEL_SERVER"          # path of the server's socket, for the stub
 IPC_ENV = "NNLIB_KERNEL_IPC"          # host path prefix of a sandboxed kernel's ipc sockets
 SANDBOXED_ENV = "NNLIB_SANDBOXED"     # set while grading is sandboxed: never start a kernel outside
 # torch._dynamo: a torch optimizer's first step imports it (0.97 s), and a3, a4 and a5 step one.
-PRELOAD = ("numpy", "torch", "torch._dynamo", "ipykernel.kernelapp", "ipywidgets")
+# matplotlib.pyplot: 0.38 s per kernel, every notebook draws. ipykernel.debugger: imported by
+# every kernel as it starts (0.05 s), though grading never debugs.
+PRELOAD = ("numpy", "torch", "torch._dynamo", "ipykernel.kernelapp", "ipykernel.debugger", "ipywidgets",
+           "matplotlib.pyplot")
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"   # ipykernel's default for MPLBACKEND
 IPC_DIR, WORK_DIR, HOME_DIR, MPL_CACHE = "/tmp/.ipc", "/tmp/work", "/tmp/home", "/tmp/.mplcache"
 KERNEL_ENV_PREFIXES = ("PATH", "LANG", "LC_", "TZ", "TERM", "NBGRADER_", "TQDM_", "OMP_", "MKL_",
                        "OPENBLAS_", "ATEN_", "TORCH_", "MPLBACKEND", "PYTHONHASHSEED", "PYDEVD_")
@@ -163,8 +171,11 @@ def _release_failure(result):
     """After a cell that failed, let go of its frames: IPython keeps the exception (sys.last_*,
     the shell's last result, the traceback formatter), and with it every local of the frames it
     went through. An answer that filled the address space before its MemoryError (a memory bomb)
-    would otherwise keep it full, and a later cell would die for want of memory."""
+    would otherwise keep it full, and a later cell would die for want of memory. After a
+    MemoryError the garbage is also collected at once: formatting the traceback (stack_data) left
+    its frames in reference cycles."""
     exc = getattr(result, "error_in_exec", None)
+    out_of_memory = isinstance(exc, MemoryError)
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
@@ -177,6 +188,53 @@ def _release_failure(result):
     shell = get_ipython()
     if shell is not None and hasattr(shell.InteractiveTB, "tb"):
         shell.InteractiveTB.tb = None
+    if out_of_memory:
+        gc.collect()
+
+
+class _Headroom:
+    """Address space held back so that a cell which filled it still gets its MemoryError shown.
+
+    Under the memory cap such a cell leaves too little to format its own traceback, and IPython
+    then prints "Unexpected exception formatting exception" in place of the error. SIZE bytes are
+    mapped but never touched (no memory is used), given back whenever the shell shows a
+    traceback, and taken again after the cell, once _release_failure has let go of its frames.
+    """
+
+    SIZE = 32 << 20
+
+    def __init__(self, shell):
+        self.block = None
+        self._take()
+        show = shell.showtraceback
+
+        def showtraceback(*args, **kwargs):
+            self._give_back()
+            return show(*args, **kwargs)
+        shell.showtraceback = showtraceback
+        shell.events.register("post_run_cell", self._after_cell)
+
+    def _take(self):
+        try:
+            self.block = mmap.mmap(-1, self.SIZE)
+        except OSError:
+            self.block = None        # the address space is still full: try after the next cell
+
+    def _give_back(self):
+        if self.block is not None:
+            self.block.close()
+            self.block = None
+
+    def _after_cell(self, _result):
+        if self.block is None:
+            self._take()
+
+
+def _grading_shell(shell):
+    """What a grading kernel adds to its IPython shell: failed cells let go of their frames
+    (_release_failure), and a MemoryError can always be shown (_Headroom)."""
+    shell.events.register("post_run_cell", _release_failure)
+    _Headroom(shell)
 
 
 def _run_kernel(request, fds, uid=None, tasks=0):
@@ -207,11 +265,14 @@ def _run_kernel(request, fds, uid=None, tasks=0):
         from ipykernel.kernelapp import IPKernelApp
         app = IPKernelApp.instance()
         app.initialize(args)                 # binds the sockets: as root, in a folder only root changes
-        app.shell.events.register("post_run_cell", _release_failure)
+        _grading_shell(app.shell)
         if "ipywidgets" in sys.modules:
             # Preloaded: what its import does in a running kernel (register the widgets' comm
             # targets with this kernel) is done now that the kernel exists.
             sys.modules["ipywidgets"].register_comm_target()
+        if "matplotlib" in sys.modules:
+            # Preloaded: the backend its import would have read from the kernel's environment.
+            sys.modules["matplotlib"].rcParams["backend"] = os.environ.get("MPLBACKEND") or INLINE_BACKEND
         from zmq.utils.garbage import gc as zmq_gc
         zmq_gc.start()   # its thread, needed to send large outputs, now: a cell near the memory cap cannot
         if uid is None:
@@ -422,6 +483,7 @@ def serve(fd, sandbox_uid=None, tasks=0, preload=True):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_DUMPABLE, 0)   # no ptrace, no /proc/1/mem
         keep = {*os.listdir("/tmp"), Path(MPL_CACHE).name}   # bwrap's folders for what lives under /tmp
         _build_font_cache()
+        os.environ["MPLCONFIGDIR"] = MPL_CACHE   # a preloaded matplotlib reads the font list there
     for name in PRELOAD if preload else ():
         __import__(name)
     server = _Server(socket.socket(fileno=fd), sandbox_uid, tasks, keep)
@@ -616,7 +678,7 @@ def kernel_main(memory_mb, kernel_args):
     from ipykernel.kernelapp import IPKernelApp
     app = IPKernelApp.instance()
     app.initialize(kernel_args)
-    app.shell.events.register("post_run_cell", _release_failure)
+    _grading_shell(app.shell)
     app.start()
 
 
