@@ -6,6 +6,7 @@ there, and returns plain data (scores, failure messages, problems), so the paren
 never shares a database connection or a kernel with a submission.
 """
 
+import functools
 import os
 import resource
 import shutil
@@ -352,9 +353,17 @@ def _grade_cells(db_url, assignment):
         return cells
 
 
+@functools.lru_cache(maxsize=16)
+def _course_cells(template_db, stamp, assignment):
+    """_grade_cells of the course's template gradebook, read once per version of the file
+    (stamp: its size and modification time) and assignment for all the jobs of a worker."""
+    return _grade_cells(f"sqlite:///{template_db}", assignment)
+
+
 def _gradebook_changed(template_db, db_url, assignment):
     """Grade cells whose points, code or type differ from the course's: [names] (empty if none)."""
-    before = _grade_cells(f"sqlite:///{template_db}", assignment)
+    status = os.stat(template_db)
+    before = _course_cells(str(template_db), (status.st_size, status.st_mtime_ns), assignment)
     after = _grade_cells(db_url, assignment)
     return sorted(f"{nb}/{cell}" for (nb, cell), v in before.items() if after.get((nb, cell)) != v)
 
