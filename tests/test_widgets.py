@@ -1,5 +1,6 @@
 """nnlib.widgets, what every demo shares: demos draw once with their defaults, work without a
-browser, and redraw in their own canvas (the assignments' demos are tested with their topic)."""
+browser, and redraw in their own canvas (the assignments' demos are tested with their topic);
+and nnlib.plots' illustrations, left out while grading as demos are."""
 
 import matplotlib
 
@@ -42,6 +43,26 @@ def test_a_demo_draws_nothing_while_grading(monkeypatch):
     monkeypatch.delenv("NBGRADER_EXECUTION")
     box.redraw()
     assert drawn == [2]
+
+
+def test_an_illustration_draws_nothing_while_grading(monkeypatch):
+    """While nbgrader runs the notebook, does an illustration print one line instead of its figure,
+    and draw as usual otherwise?"""
+    @plots.illustration
+    def figure(slope):
+        """A line."""
+        draw_lines(1, slope)
+
+    assert figure.__doc__ == "A line."
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    with capture_output() as grading:
+        figure(2)
+    assert grading.stdout == plots.NOT_DRAWN + "\n" and grading.outputs == [] and plt.get_fignums() == []
+    monkeypatch.delenv("NBGRADER_EXECUTION")
+    with capture_output() as running:
+        figure(2)
+    assert running.stdout == "" and len(running.outputs) + len(plt.get_fignums()) == 1
+    plt.close("all")
 
 
 def test_slider_change_redraws_in_the_canvas_and_nowhere_else():

@@ -220,6 +220,7 @@ def _trajectory(ax, init_weights, x, y, lr, n_epochs):
     ax.scatter(*records[-1], c="red", marker="X", s=100, zorder=9)
 
 
+@plots.illustration
 def plot_vector_field(what="all", init_weights=None):
     """Gradient field, loss contours and gradient-descent trajectories of the shallow net on y = x.
 
@@ -253,6 +254,7 @@ def plot_vector_field(what="all", init_weights=None):
     plots.show()
 
 
+@plots.illustration
 def plot_loss_landscape():
     """3-D log-loss surface of the shallow net on y = x with two gradient-descent trajectories."""
     x, y = gen_samples(10, 1.0, 0.0)
@@ -283,6 +285,7 @@ def plot_training_curve(losses, depth, lr, init_weight):
     plots.show()
 
 
+@plots.illustration
 def plot_init_effect(depth=15, lr=0.02, n_epochs=250, inits=np.arange(0.7, 1.09, 0.05)):
     """Loss curves of a deep narrow net for several constant initial weights."""
     x, y = gen_samples(100, 2.0, 0.1)

@@ -273,6 +273,7 @@ def _grid_predict(predict, X, steps=80):
     return g0, g1, predict(np.c_[g0.ravel(), g1.ravel()]).reshape(g0.shape)
 
 
+@plots.illustration
 def plot_decision_boundaries(hidden_layers=(1, 2, 3), width=10, seed=0):
     """Decision regions of ReLU and tanh networks with 1, 2, 3 hidden layers on two moons.
 
