@@ -24,6 +24,7 @@ is off, or the partial score, which nbgrader's own rule then scores.
 
 import ast
 import contextlib
+import copy
 import importlib
 import io
 import json
@@ -37,6 +38,8 @@ from nbclient.exceptions import DeadKernelError
 from nnlib import seeding
 from nnlib.checks import is_remote  # noqa: F401 (the mark checks read: Remote.__judge_remote__)
 from nnlib.course import agent, cells, wire
+
+_CALL_CELL = nbformat.v4.new_code_cell(agent.CALL)   # the cell every request runs, checked once
 
 BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 SEED = 0             # random states of the kernel and the judge at the start of every test
@@ -181,7 +184,7 @@ class Link:
         left = self.budget - self.used
         if left <= 0:
             raise JudgeTimeout(self.budget)
-        cell = nbformat.v4.new_code_cell(agent.CALL)
+        cell = copy.deepcopy(_CALL_CELL)   # not new_code_cell: its schema check, 77 times per a1 submission
         session = self.client.kc.session
         saved, original, metadata = self.client.timeout, self.client.nb.cells[self.index], session.metadata
         self.client.timeout = max(1, int(left + 0.999))
