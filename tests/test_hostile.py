@@ -196,12 +196,8 @@ _LIAR = """class Liar(float):
 mse = Liar(123.0)
 """
 # Replies to the judge in place of the kernel's agent: whatever it sends can only be its own answers.
-_FORGE = """import json
-from IPython.display import publish_display_data
-import nnlib.course.agent as agent
-def serve():
-    publish_display_data({agent.MIME: json.dumps({"ok": {"f": "0.0"}})})
-agent.serve = serve
+_FORGE = """import nnlib.course.agent as agent
+agent._answer = lambda request: {"ok": {"f": "0.0"}}
 """
 _KEY_THREAD = """import threading
 box = []

@@ -7,6 +7,7 @@ against one live kernel (no sandbox) on small notebooks.
 
 import base64
 import json
+import time
 from pathlib import Path
 
 import nbformat
@@ -200,20 +201,52 @@ def test_the_judges_draws_do_not_move_the_notebooks_generators(kernel):
 def test_a_forged_answer_is_only_data(kernel):
     """Does a kernel that answers the judge with malformed data make a JudgeFault, not run anything here?"""
     cell = nbformat.v4.new_code_cell(
-        "import json, nnlib.course.agent as agent\n"
-        "from IPython.display import publish_display_data\n"
-        "_real = agent.serve\n"
-        "agent.serve = lambda: publish_display_data({agent.MIME: json.dumps({'ok': {'P': 'cos'}})})")
+        "import nnlib.course.agent as agent\n"
+        "_real = agent._answer\n"
+        "agent._answer = lambda request: {'ok': {'P': 'cos'}}")
     kernel.execute_cell(cell, 1)
     try:
         with pytest.raises(judge.JudgeFault, match="cannot read"):
             _get(kernel, "loss")
     finally:
-        kernel.execute_cell(nbformat.v4.new_code_cell("agent.serve = _real"), 1)
+        kernel.execute_cell(nbformat.v4.new_code_cell("agent._answer = _real"), 1)
+
+
+def test_requests_after_the_first_run_no_cell(kernel):
+    """Once the kernel has the agent, does the judge ask in messages of the agent's own type,
+    running no cell, and still get every answer?"""
+    _get(kernel, "loss")                                 # the agent is in the kernel
+    kernel.execute_cell(nbformat.v4.new_code_cell(
+        "_ran = []\nget_ipython().events.register('pre_run_cell', lambda info: _ran.append(info.raw_cell))"), 1)
+    try:
+        link = judge.Link(kernel, 1, 20)
+        net = link.request(op="get", name="Net")(3.0)
+        assert net.forward(2.0) == 6.0
+        assert link.request(op="get", name="_ran") == []
+    finally:
+        kernel.execute_cell(nbformat.v4.new_code_cell("get_ipython().events.callbacks['pre_run_cell'].pop()"), 1)
+
+
+def test_a_kernel_without_the_agents_handler_gives_no_answer(kernel):
+    """Does a kernel whose handler of the judge's messages is gone make a JudgeFault in about a
+    second, not a wait for the test's whole time, and answer again once it is back?"""
+    _get(kernel, "loss")
+    kernel.execute_cell(nbformat.v4.new_code_cell(
+        "import nnlib.course.agent as agent\n"
+        "_handler = get_ipython().kernel.shell_handlers.pop(agent.MSG_TYPE)"), 1)
+    try:
+        start = time.monotonic()
+        with pytest.raises(judge.JudgeFault, match="went idle without answering"):
+            _get(kernel, "loss", timeout=60)
+        assert time.monotonic() - start < 10
+    finally:
+        kernel.execute_cell(nbformat.v4.new_code_cell(
+            "get_ipython().kernel.shell_handlers[agent.MSG_TYPE] = _handler"), 1)
+    assert _get(kernel, "loss")(np.zeros(2), np.ones(2)) == 1.0
 
 
 def test_a_request_travels_beside_the_code(kernel):
-    """Does a large argument reach the kernel in the message's metadata, the code run being the agent's call?"""
+    """Does a large argument reach the kernel in a message's data, no code run but the agent's call?"""
     kernel.execute_cell(nbformat.v4.new_code_cell(
         "_ran = []\nget_ipython().events.register('pre_run_cell', lambda info: _ran.append(info.raw_cell))"), 1)
     try:
@@ -221,7 +254,7 @@ def test_a_request_travels_beside_the_code(kernel):
         _get(kernel, "scale_")(w, 2.0)
         assert torch.equal(w, 2.0 * torch.arange(3_000_000, dtype=torch.float64))
         ran = _get(kernel, "_ran")
-        assert ran and set(ran) == {agent.CALL}
+        assert set(ran) <= {agent.CALL}
     finally:
         kernel.execute_cell(nbformat.v4.new_code_cell("get_ipython().events.callbacks['pre_run_cell'].pop()"), 1)
 

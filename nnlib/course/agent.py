@@ -6,6 +6,12 @@ publishes the answer as one display output of type `MIME` holding JSON in nnlib.
 format. Objects
 that are not data stay here, in `_HANDLES`, and the judge names them by number.
 
+Importing this module in a kernel also gives the kernel a message type of its own, `MSG_TYPE`:
+the same request in the message's content, the answer in a `REPLY_TYPE` message on the shell
+channel. That is how the judge asks once the agent is there, since an execute_request costs the
+kernel about 3 ms (IPython's run_cell, the execute_input and display messages) and the judge asks
+hundreds of times per submission.
+
 This code runs among the student's code and can be changed by it: that changes only what the
 judge is told about the student's own answers, which is what a student's code decides anyway.
 Nothing here is trusted by the judge, and nothing secret is here.
@@ -35,6 +41,7 @@ or {"refused": message} for a request this agent cannot carry out.
 """
 
 import json
+import sys
 import warnings
 
 from nnlib import seeding
@@ -43,6 +50,7 @@ from nnlib.course import wire
 MIME = "application/x-nnlib-judge"
 REQUEST = "nnlib_judge_request"
 CALL = "__import__('nnlib.course.agent', fromlist=['serve']).serve()"
+MSG_TYPE, REPLY_TYPE = "nnlib_judge_request", "nnlib_judge_reply"   # content: {"request": ...} / {"answer": JSON text}
 
 _HANDLES = {}
 _SWAPS = {}
@@ -187,6 +195,40 @@ def serve():
 
     try:
         request = _request()
+    except _Refused as exc:
+        answer = {"refused": f"{type(exc).__name__}: {exc}"}
+    else:
+        answer = _answer(request)
+    publish_display_data({MIME: json.dumps(answer)})
+
+
+def _on_request(stream, idents, msg):
+    """The kernel's handler of MSG_TYPE: answer the request of `msg` on the shell channel."""
+    from IPython import get_ipython
+
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    figures = set(pyplot.get_fignums()) if pyplot else set()
+    answer = _answer(msg.get("content", {}).get("request"))
+    for number in set(pyplot.get_fignums()) - figures if pyplot else ():
+        pyplot.close(number)     # what the student's code drew, as an executed request's cell would
+    get_ipython().kernel.session.send(stream, REPLY_TYPE, {"answer": json.dumps(answer)}, parent=msg, ident=idents)
+
+
+def _install():
+    """In a kernel (not in the judge's process, which imports this module too): handle MSG_TYPE."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    kernel = getattr(shell, "kernel", None)
+    if kernel is not None and isinstance(getattr(kernel, "shell_handlers", None), dict):
+        kernel.shell_handlers[MSG_TYPE] = _on_request
+
+
+def _answer(request):
+    """{"ok": tree} | {"raised": [type name, message]} | {"refused": message} for one request."""
+    try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
@@ -200,4 +242,7 @@ def serve():
         answer = {"refused": f"{type(exc).__name__}: {exc}"}
     except BaseException as exc:  # the student's code: reported as data, the judge decides
         answer = {"raised": [type(exc).__name__, str(exc)[:2000]]}
-    publish_display_data({MIME: json.dumps(answer)})
+    return answer
+
+
+_install()
