@@ -91,3 +91,14 @@ def children_of(pid):
     """Process ids whose parent is `pid` now (Linux /proc)."""
     from nnlib.course.forkserver import parent_of
     return [int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit() and parent_of(e.name) == pid]
+
+
+def slow_a1_answers(seconds=3.0):
+    """Answers of a1 that make its notebook run `seconds` longer and still score full marks: the
+    cell of `registered_lrs` sleeps before its right answer. A test that must catch a worker while
+    it grades such a student does not depend on how fast grading is."""
+    from nnlib.course import cells, submissions
+
+    source = submissions.read(ROOT / "source" / "a1_hyperparameters" / "hyperparameters.ipynb")
+    right = cells.solution_regions(source)["registered_lrs"]
+    return {"registered_lrs": f"import time\ntime.sleep({seconds})\n{right}"}

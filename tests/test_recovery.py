@@ -24,14 +24,15 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import children_of
+from conftest import children_of, slow_a1_answers
 from nnlib.course import grade, pool, submissions
 
 ROOT = Path(__file__).resolve().parents[1]
 A, NAME = "a1_hyperparameters", "hyperparameters.ipynb"
 TESTS = {"test_loss": 2, "test_forward": 1, "test_dloss_dw": 2, "test_train": 2, "test_registration": 3}
 WRONG_MSE = "mse = ((y_true - y_prediction) ** 2).sum()"
-CLASS = {"honest": {}, "wrong": {"loss": WRONG_MSE}, "victim": {}, "doomed": {}}
+# The killed students' notebooks run 3 s longer than the others: long enough to be caught while graded.
+CLASS = {"honest": {}, "wrong": {"loss": WRONG_MSE}, "victim": slow_a1_answers(), "doomed": slow_a1_answers()}
 EXPECTED = {"honest": TESTS, "wrong": {**TESTS, "test_loss": 0}, "victim": TESTS}
 
 
